@@ -1,0 +1,32 @@
+# One-command set-up: `make test` and `make demo` create .venv and install on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SITE := example_site
+# torch's CPU build first (Linux): an unpinned torch would pull a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install test demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	if [ "$$(uname -s)" = Linux ]; then $(BIN)/pip install -q "$(TORCH_PIN)"; fi
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+demo: $(STAMP)
+	$(BIN)/mkdocs-aigen train -f $(SITE)/mkdocs.yml --max-minutes 3 --reuse
+	$(BIN)/mkdocs build -f $(SITE)/mkdocs.yml
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(SITE)/site $(SITE)/.aigen

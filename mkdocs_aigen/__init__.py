@@ -1,0 +1,1 @@
+"""mkdocs-aigen: draft stub pages with a local fine-tuned model."""

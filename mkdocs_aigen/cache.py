@@ -1,0 +1,47 @@
+"""Content-addressed draft cache: one JSON file per entry, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from .safeio import atomic_write_text
+
+log = logging.getLogger("mkdocs.plugins.aigen")
+
+
+def cache_key(fields: dict[str, Any]) -> str:
+    """Digest of every input that determines a draft (canonical JSON)."""
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class DraftCache:
+    """Drafts keyed by :func:`cache_key` under ``root/<k[:2]>/<k>.json``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The entry, or ``None`` when missing or corrupt (corrupt entries are warned about)."""
+        path = self.path(key)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            log.warning("aigen: %s: corrupt cache entry ignored and regenerated (%s)", path, error)
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("text"), str):
+            log.warning("aigen: %s: corrupt cache entry ignored and regenerated (bad shape)", path)
+            return None
+        return entry
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        atomic_write_text(self.path(key), json.dumps({**entry, "key": key}, ensure_ascii=False, indent=1))

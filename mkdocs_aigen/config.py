@@ -1,0 +1,74 @@
+"""The ``aigen`` plugin's options (mkdocs.yml), each documented, and their resolution to settings."""
+
+from __future__ import annotations
+
+from mkdocs.config import base
+from mkdocs.config import config_options as opt
+
+
+class AigenConfig(base.Config):
+    """Options of the ``aigen`` plugin. Paths are relative to the directory of mkdocs.yml."""
+
+    enabled = opt.Type(bool, default=True)
+    """Turn the plugin off without removing it (e.g. ``enabled: !ENV [AIGEN, true]``)."""
+
+    model = opt.Optional(opt.Type(str))
+    """Local Hugging Face causal-LM directory (safetensors). Default: ``.aigen/model`` when it exists
+    (written by ``mkdocs-aigen train``), else the base model shipped in the package."""
+
+    cache = opt.Type(bool, default=True)
+    """Cache drafts by a digest of everything that decides them."""
+
+    cache_dir = opt.Type(str, default=".aigen/cache")
+    """Where cached drafts live; never inside ``docs_dir``."""
+
+    templates_dir = opt.Optional(opt.Type(str))
+    """Extra page-kind templates (``<kind>.md.j2``); searched before the packaged ones."""
+
+    generate = opt.Choice(("auto", "cache-only", "off"), default="auto")
+    """``auto``: draft missing sections with the model. ``cache-only``: never load the model; a
+    missing draft is a warning (or an error, see ``on_missing``) and shows a placeholder. ``off``: no
+    drafting; drafts already in the sources are still marked."""
+
+    on_missing = opt.Choice(("warn", "error"), default="warn")
+    """In ``cache-only`` mode, how a section with no draft is reported."""
+
+    publish_unreviewed = opt.Type(bool, default=True)
+    """``false``: ``mkdocs build`` leaves out pages holding unreviewed drafts (nav, search and blog
+    index included); ``mkdocs serve`` still shows them."""
+
+    fail_on_unreviewed = opt.Type(bool, default=False)
+    """Report any unreviewed draft as a warning, so ``mkdocs build --strict`` fails (CI gate)."""
+
+    max_new_tokens = opt.Type(int, default=160)
+    """Most tokens drafted per section or code sample."""
+
+    temperature = opt.Type(float, default=0.8)
+    """Sampling temperature; 0 is greedy."""
+
+    top_p = opt.Type(float, default=0.95)
+    """Nucleus sampling threshold."""
+
+    seed = opt.Type(int, default=0)
+    """Base seed; each section derives its own, so the same inputs give the same draft."""
+
+    batch_size = opt.Type(int, default=8)
+    """Sections generated together (across pages)."""
+
+    device = opt.Optional(opt.Choice(("cpu", "cuda")))
+    """Where the model runs; default CUDA when present, else CPU."""
+
+    quantize = opt.Optional(opt.Choice(("int8",)))
+    """``int8``: CPU dynamic quantization of the model's Linear layers (faster drafting)."""
+
+    verify_code = opt.Choice(("off", "syntax", "run", "import"), default="syntax")
+    """How drafted code samples are checked; ``run`` and ``import`` use a sandboxed subprocess."""
+
+    package = opt.Optional(opt.Type(str))
+    """The documented package, whose imported names ``verify_code: import`` checks."""
+
+    code_retries = opt.Type(int, default=4)
+    """Re-samples of a broken code sample (each with a derived seed)."""
+
+    corpus_extra = opt.ListOfItems(opt.Type(str), default=[])
+    """Extra sources for ``mkdocs-aigen corpus``: source trees (docstrings, code) and Markdown dirs."""

@@ -1,0 +1,232 @@
+"""Drafting engine: cache look-ups, batched generation across pages, guards and code re-sampling.
+
+Independent of MkDocs: the plugin and the ``mkdocs-aigen draft`` command both drive it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Sequence
+
+from .cache import DraftCache, cache_key
+from .codecheck import CodeCheck, check_code
+from .frontmatter import StubSpec
+from .kinds import PageKind
+from .markers import strip_comments
+from .ml.decoding import DecodingSettings, GenerationRequest, Generator
+from .ml.stops import is_degenerate
+from .progress import ProgressBar
+from .sections import slugify
+
+log = logging.getLogger("mkdocs.plugins.aigen")
+
+GENERATE_MODES = ("auto", "cache-only", "off")
+_FENCE_OPENER = re.compile(r"^ {0,3}(```|~~~)", re.M)
+_INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    """Everything besides the page that decides a draft (all of it is in the cache key)."""
+
+    decoding: DecodingSettings = field(default_factory=DecodingSettings)
+    seed: int = 0
+    verify_code: str = "syntax"
+    package: str | None = None
+    code_retries: int = 4
+    guard_retries: int = 2
+
+    def __post_init__(self) -> None:
+        if self.code_retries < 0 or self.guard_retries < 0:
+            raise ValueError("retries must be >= 0")
+
+
+@dataclass(frozen=True)
+class SectionJob:
+    """One missing section of one stub page."""
+
+    page: str
+    spec: StubSpec
+    kind: PageKind
+    heading: str
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.heading)
+
+
+@dataclass
+class SectionDraft:
+    """A drafted section: its Markdown (heading included), provenance and code checks."""
+
+    job: SectionJob
+    text: str
+    origin: str  # "generated" | "cache"
+    code: list[dict] = field(default_factory=list)
+    tokens: int = 0
+
+
+class ModelHandle:
+    """A model directory whose digest is cheap (no torch) and whose generator loads on first use."""
+
+    def __init__(self, model_dir: Path, decoding: DecodingSettings, *, batch_size: int = 8,
+                 device: str | None = None, quantize: str | None = None, digest_memo: Path | None = None):
+        self.model_dir = Path(model_dir)
+        self.decoding, self.batch_size, self.device, self.quantize = decoding, batch_size, device, quantize
+        self.digest_memo = digest_memo
+
+    @property
+    def digest(self) -> str:
+        from .ml.checkpoint import weights_digest
+
+        return weights_digest(self.model_dir, memo_file=self.digest_memo)
+
+    @cached_property
+    def generator(self) -> Generator:
+        from .ml.generate import TransformersGenerator
+
+        log.info("aigen: loading model %s", self.model_dir)
+        return TransformersGenerator(self.model_dir, self.decoding, batch_size=self.batch_size,
+                                     device=self.device, quantize=self.quantize)
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A per-section seed that does not depend on which other sections are drafted alongside."""
+    text = "\0".join(str(p) for p in (seed, *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+class Drafter:
+    """Turns :class:`SectionJob` s into :class:`SectionDraft` s through the cache and a model."""
+
+    def __init__(self, cache: DraftCache | None, settings: DraftSettings, model: ModelHandle) -> None:
+        self.cache, self.settings, self.model = cache, settings, model
+        self.timings: dict[str, float] = {}
+
+    def key(self, job: SectionJob) -> str:
+        s = self.settings
+        return cache_key({
+            "topic": job.spec.topic, "kind": job.kind.name, "section": job.heading, "notes": job.spec.notes,
+            "code": job.spec.code, "template": job.kind.digest, "model": self.model.digest,
+            "decoding": asdict(s.decoding), "seed": s.seed, "quantize": self.model.quantize,
+            "verify_code": s.verify_code, "package": s.package, "code_retries": s.code_retries,
+            "guard_retries": s.guard_retries,
+        })
+
+    def lookup(self, jobs: Sequence[SectionJob]) -> tuple[dict[SectionJob, SectionDraft], list[SectionJob]]:
+        """Split ``jobs`` into cached drafts and misses."""
+        found, misses = {}, []
+        for job in jobs:
+            entry = self.cache.get(self.key(job)) if self.cache else None
+            if entry is None:
+                misses.append(job)
+            else:
+                found[job] = SectionDraft(job, entry["text"], "cache", entry.get("code", []), entry.get("tokens", 0))
+        return found, misses
+
+    def generate(self, jobs: Sequence[SectionJob]) -> dict[SectionJob, SectionDraft]:
+        """Draft ``jobs`` with the model, batched across pages, and store them in the cache."""
+        if not jobs:
+            return {}
+        started = time.monotonic()
+        generator = self.model.generator
+        self.timings["model_load"] = time.monotonic() - started
+        prose = self._sample(
+            generator, list(jobs), "prose",
+            request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading), seed),
+            clean=clean_prose, accept=lambda job, text: not is_degenerate(text), retries=self.settings.guard_retries,
+        )
+        coded = [job for job in jobs if job.kind.wants_code(job.spec, job.heading)]
+        checks: dict[SectionJob, CodeCheck] = {}
+
+        def code_ok(job: SectionJob, code: str) -> bool:
+            checks[job] = check_code(job.spec.code, code, self.settings.verify_code, self.settings.package)
+            return checks[job].status != "invalid"
+
+        samples = self._sample(
+            generator, coded, "code",
+            request=lambda job, seed: GenerationRequest(
+                job.kind.code_prompt(job.spec, job.heading, prose[job][0]), seed,
+                stop_heading_level=None, stop_at_fence=True),
+            clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
+        )
+        drafts = {}
+        for job in jobs:
+            text, _, tokens = prose[job]
+            code = []
+            if job in samples:
+                sample, attempts, sample_tokens = samples[job]
+                tokens += sample_tokens
+                text = f"{text}\n\n```{job.spec.code}\n{sample}\n```"
+                code = [{**asdict(checks[job]), "language": job.spec.code, "attempts": attempts}]
+            draft = SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens)
+            if self.cache:
+                self.cache.put(self.key(job), {"page": job.page, "section": job.heading, "text": draft.text,
+                                               "code": draft.code, "tokens": tokens})
+            drafts[job] = draft
+        self.timings["generate"] = time.monotonic() - started
+        return drafts
+
+    def _sample(self, generator: Generator, jobs: list[SectionJob], phase: str, *, request, clean, accept,
+                retries: int) -> dict[SectionJob, tuple[str, int, int]]:
+        """Generate for every job; re-sample rejected ones with derived seeds up to ``retries`` times.
+
+        Returns ``job -> (text, attempts, tokens)``; a text never accepted keeps its last sample.
+        """
+        results: dict[SectionJob, tuple[str, int, int]] = {}
+        pending = jobs
+        for attempt in range(retries + 1):
+            if not pending:
+                break
+            label = phase if attempt == 0 else f"{phase} retry {attempt}"
+            outputs = generator.generate(
+                [request(job, derive_seed(self.settings.seed, job.spec.topic, job.heading, phase, attempt))
+                 for job in pending],
+                progress=ProgressBar(label, len(pending)),
+            )
+            rejected = []
+            for job, output in zip(pending, outputs):
+                text = clean(output.text)
+                spent = results.get(job, ("", 0, 0))[2] + output.new_tokens
+                results[job] = (text, attempt + 1, spent)
+                if not accept(job, text):
+                    rejected.append(job)
+            pending = rejected
+        return results
+
+
+def clean_prose(text: str) -> str:
+    """Untrusted prose → safe Markdown: no comments, no raw HTML, cut before any code fence."""
+    fence = _FENCE_OPENER.search(text)
+    if fence:
+        text = text[: fence.start()]
+    text = _escape_html(strip_comments(text))
+    return text.strip()
+
+
+def clean_code(text: str) -> str:
+    """Untrusted code sample → fence body that cannot forge a marker."""
+    return text.replace("<!--", "<! --").strip("\n").rstrip()
+
+
+def _escape_html(text: str) -> str:
+    """Escape ``<`` outside inline code spans so the model cannot emit raw HTML."""
+    pieces, position = [], 0
+    for match in _INLINE_CODE.finditer(text):
+        pieces.append(text[position: match.start()].replace("<", "&lt;"))
+        pieces.append(match.group(0))
+        position = match.end()
+    pieces.append(text[position:].replace("<", "&lt;"))
+    return "".join(pieces)
+
+
+def placeholder_text(heading: str) -> str:
+    """Visible stand-in for a section that has no draft yet (``generate: cache-only``)."""
+    return f"## {heading}\n\n*No draft yet for this section: run `mkdocs-aigen draft` or build with `generate: auto`.*"
+

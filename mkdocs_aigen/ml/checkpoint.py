@@ -1,0 +1,197 @@
+"""Model directories: weight digests, safe loading, atomic saving, model cards.
+
+torch and transformers are imported inside the functions that need them; :func:`weights_digest`
+never imports them, so a warm build can key its cache without loading a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.safeio import atomic_write_text
+
+CARD_NAME = "aigen-model.json"
+QUANTIZE_CHOICES = ("int8",)
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+_HASH_CHUNK = 1 << 20
+
+# Absolute file path -> (size, mtime_ns, sha256 hex) of every weight file hashed in this process.
+_FILE_DIGESTS: dict[str, tuple[int, int, str]] = {}
+
+
+class ModelDirError(AigenError):
+    """A model directory is missing, incomplete, or holds weights in an unsafe format."""
+
+
+def _weight_files(model_dir: Path) -> list[Path]:
+    """The directory's ``*.safetensors`` files sorted by name; ModelDirError if there are none."""
+    if not model_dir.is_dir():
+        raise ModelDirError(
+            f"model dir {model_dir} does not exist: set `model_dir` to a directory written by "
+            "`mkdocs-aigen train` (or a transformers save_pretrained directory)"
+        )
+    files = sorted(model_dir.glob("*.safetensors"), key=lambda path: path.name)
+    if not files:
+        found = ", ".join(sorted(p.name for p in model_dir.glob("*.bin"))) or "no weights"
+        raise ModelDirError(
+            f"model dir {model_dir} has no *.safetensors weights (found: {found}); only safetensors "
+            "are loaded: re-save the model with save_pretrained(safe_serialization=True)"
+        )
+    return files
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load_memo(memo_file: Path | None) -> dict[str, list]:
+    if memo_file is None or not memo_file.is_file():
+        return {}
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged memo only costs a re-hash
+    return memo if isinstance(memo, dict) else {}
+
+
+def weights_digest(model_dir: str | os.PathLike, memo_file: Path | None = None) -> str:
+    """``"sha256:<hex>"`` over the names and bytes of the dir's ``*.safetensors`` files.
+
+    Each file's hash is memoised by (path, size, mtime_ns), in-process and, when ``memo_file``
+    is given, in that JSON file (``{path: [size, mtime_ns, sha256]}``), so unchanged weights
+    are never re-read.
+    """
+    memo = _load_memo(memo_file)
+    memo_changed = False
+    combined = hashlib.sha256()
+    for path in _weight_files(Path(model_dir)):
+        key = str(path.resolve())
+        stat = path.stat()
+        known = _FILE_DIGESTS.get(key)
+        if known is None or known[:2] != (stat.st_size, stat.st_mtime_ns):
+            stored = memo.get(key)
+            if isinstance(stored, list) and stored[:2] == [stat.st_size, stat.st_mtime_ns]:
+                known = (stat.st_size, stat.st_mtime_ns, str(stored[2]))
+            else:
+                known = (stat.st_size, stat.st_mtime_ns, _hash_file(path))
+            _FILE_DIGESTS[key] = known
+        if memo.get(key) != list(known):
+            memo[key] = list(known)
+            memo_changed = True
+        combined.update(f"{path.name}\0{known[2]}\n".encode())
+    if memo_file is not None and memo_changed:
+        atomic_write_text(Path(memo_file), json.dumps(memo, indent=1, sort_keys=True))
+    return f"sha256:{combined.hexdigest()}"
+
+
+def _check_model_dir(model_dir: Path) -> None:
+    """Raise ModelDirError naming what a loadable model dir lacks."""
+    if not (model_dir / "config.json").is_file():
+        raise ModelDirError(
+            f"model dir {model_dir} has no config.json: point `model_dir` at a directory written "
+            "by `mkdocs-aigen train` or save_pretrained()"
+        )
+    _weight_files(model_dir)
+    if not any((model_dir / name).is_file() for name in _TOKENIZER_FILES):
+        raise ModelDirError(
+            f"model dir {model_dir} has no tokenizer files ({', '.join(_TOKENIZER_FILES)}): "
+            "save the tokenizer into it with tokenizer.save_pretrained()"
+        )
+
+
+def load_causal_lm(
+    model_dir: str | os.PathLike, device: str | None = None, quantize: str | None = None
+) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` from a local dir: safetensors only, no remote code, eval mode.
+
+    ``device``: default CUDA when available, else CPU. ``quantize="int8"``: dynamic int8
+    quantisation of the ``nn.Linear`` layers (CPU only). The tokenizer pads on the left and
+    has a pad token (EOS when it had none).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    _check_model_dir(model_dir)
+    if quantize is not None and quantize not in QUANTIZE_CHOICES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES} or None, not {quantize!r}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if quantize and torch.device(device).type != "cpu":
+        raise ValueError(f"quantize={quantize!r} runs on CPU only, not on device {device!r}")
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_dir, local_files_only=True, trust_remote_code=False
+    )
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        model_dir, use_safetensors=True, trust_remote_code=False, local_files_only=True
+    )
+    model.to(device)
+    model.eval()
+    if quantize == "int8":
+        with warnings.catch_warnings():  # torch >= 2.9 flags torch.ao as deprecated; it still works
+            warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+    return model, tokenizer
+
+
+def save_model_dir(model: Any, tokenizer: Any, out_dir: str | os.PathLike, card: dict) -> Path:
+    """Write weights (safetensors), config, tokenizer and the card to ``out_dir``, replacing it.
+
+    Everything is written into a temp dir next to ``out_dir`` which is then renamed over it,
+    so readers never see a half-written model.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    retired = None
+    try:
+        model.save_pretrained(staging, safe_serialization=True, max_shard_size="16MB")
+        tokenizer.save_pretrained(staging)
+        atomic_write_text(staging / CARD_NAME, json.dumps(card, indent=2, sort_keys=True) + "\n")
+        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+        if out_dir.exists():
+            os.replace(out_dir, retired / out_dir.name)
+        try:
+            os.replace(staging, out_dir)
+        except BaseException:
+            if (retired / out_dir.name).exists():
+                os.replace(retired / out_dir.name, out_dir)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None and out_dir.exists():
+            shutil.rmtree(retired, ignore_errors=True)
+    return out_dir
+
+
+def read_model_card(model_dir: str | os.PathLike) -> dict:
+    """The dir's ``aigen-model.json`` card; ``{}`` for a model dir without one."""
+    card_path = Path(model_dir) / CARD_NAME
+    if not card_path.is_file():
+        return {}
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelDirError(
+            f"{card_path} is not valid JSON ({exc}); delete it or retrain with `mkdocs-aigen train`"
+        ) from None
+    if not isinstance(card, dict):
+        raise ModelDirError(f"{card_path} must hold a JSON object; delete it or retrain")
+    return card

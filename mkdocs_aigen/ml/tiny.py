@@ -1,0 +1,242 @@
+"""A tiny, locally built causal LM for tests and the demo (never a download)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from mkdocs_aigen.ml.checkpoint import save_model_dir
+
+SPECIAL_TOKEN = "<|endoftext|>"
+
+SAMPLE_TEXTS = (
+    """# Getting started
+
+This page shows how to install the tool and build your first site.
+
+## Installation
+
+Install the package with pip:
+
+```bash
+pip install mkdocs-aigen
+```
+
+Then check the version:
+
+```bash
+mkdocs-aigen --version
+```
+
+## Configuration
+
+Add the plugin to `mkdocs.yml`:
+
+```yaml
+plugins:
+  - search
+  - aigen:
+      model_dir: .aigen/model
+      max_new_tokens: 160
+```
+
+Each option has a default, so an empty block is enough to start.
+
+## Usage
+
+Run `mkdocs build` as usual. Pages with an `aigen` block in their front matter are drafted,
+and every draft is marked for review.
+""",
+    """# Reading files
+
+The `read_config` function loads a YAML file and returns a dictionary.
+
+## Example
+
+```python
+from pathlib import Path
+
+import yaml
+
+
+def read_config(path: Path) -> dict:
+    \"\"\"Load the YAML file at ``path``.\"\"\"
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+config = read_config(Path("mkdocs.yml"))
+print(config["site_name"])
+```
+
+### Errors
+
+If the file does not exist, `read_config` raises `FileNotFoundError`. Catch it to show a
+friendly message:
+
+```python
+try:
+    config = read_config(Path("missing.yml"))
+except FileNotFoundError as exc:
+    print(f"no config: {exc}")
+```
+
+## See also
+
+- [Configuration](configuration.md)
+- [Getting started](index.md)
+""",
+    """# Command line
+
+The command line tool has two sub-commands.
+
+## train
+
+`train` fine-tunes the model on the pages of your site:
+
+~~~console
+$ mkdocs-aigen train -f mkdocs.yml --max-minutes 3
+training on 42 pages
+saved .aigen/model
+~~~
+
+## draft
+
+`draft` writes drafts for the stub pages without building the site.
+
+| Option | Meaning |
+| --- | --- |
+| `--seed` | seed for sampling |
+| `--force` | redraft pages that already have a draft |
+
+## Tips
+
+- Keep stub pages short: a topic, a kind and a few sections.
+- Review every draft before you publish it.
+- Run the build twice: the second build reuses the cached drafts.
+""",
+    """# Writing a plugin
+
+A plugin is a class with event methods.
+
+```python
+class Plugin:
+    def on_page_markdown(self, markdown, page, config, files):
+        return markdown.replace("TODO", "")
+
+    def on_post_build(self, config):
+        print("done")
+```
+
+## Events
+
+The build calls `on_config` first, then `on_files`, then `on_page_markdown` for each page.
+
+## Testing
+
+Write a test that builds a small site:
+
+```python
+def test_build(tmp_path):
+    site = tmp_path / "site"
+    build(config_file="mkdocs.yml", site_dir=site)
+    assert (site / "index.html").exists()
+```
+""",
+)
+
+
+def _train_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE over ``texts`` wrapped as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[SPECIAL_TOKEN],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token=SPECIAL_TOKEN,
+        eos_token=SPECIAL_TOKEN,
+        pad_token=SPECIAL_TOKEN,
+        padding_side="left",
+    )
+
+
+def _fit(model, tokenizer, texts: list[str], steps: int, seq_len: int = 96) -> None:
+    """A few AdamW steps on ``texts`` so the model writes Markdown-like text (headings, fences)."""
+    import torch
+
+    eos = tokenizer.eos_token_id
+    ids = [tok for text in texts for tok in [*tokenizer(text)["input_ids"], eos]]
+    stream = torch.tensor(ids)
+    windows = stream.unfold(0, min(seq_len, len(ids)), max(1, seq_len // 2))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model.train()
+    for step in range(steps):
+        batch = windows[torch.arange(step, step + 8) % len(windows)]
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+
+def build_tiny_model(
+    out_dir: str | os.PathLike,
+    texts: Iterable[str] | None = None,
+    *,
+    vocab_size: int = 512,
+    hidden_size: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    seed: int = 0,
+    fit_steps: int = 60,
+) -> Path:
+    """Build a tiny Llama-style model + BPE tokenizer from ``texts`` and save it to ``out_dir``.
+
+    ``texts`` defaults to :data:`SAMPLE_TEXTS`. Weights are initialised from ``seed`` and then
+    fitted for ``fit_steps`` steps on the texts (0: leave them random).
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    texts = list(SAMPLE_TEXTS if texts is None else texts)
+    tokenizer = _train_tokenizer(texts, vocab_size)
+    special_id = tokenizer.convert_tokens_to_ids(SPECIAL_TOKEN)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 3,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=special_id,
+        eos_token_id=special_id,
+        pad_token_id=special_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+        if fit_steps:
+            _fit(model, tokenizer, texts, fit_steps)
+    card = {
+        "kind": "tiny-test-model",
+        "seed": seed,
+        "vocab_size": len(tokenizer),
+        "hidden_size": hidden_size,
+        "layers": layers,
+        "heads": heads,
+        "fit_steps": fit_steps,
+    }
+    return save_model_dir(model, tokenizer, out_dir, card)

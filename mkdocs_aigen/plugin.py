@@ -1,0 +1,126 @@
+"""The ``aigen`` MkDocs plugin: thin wiring between MkDocs events and :class:`~.project.Project`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+from .config import AigenConfig
+from .errors import AigenError
+from .project import Project, RenderedStub, Settings
+from .render import RegionInfo, banner, mark_drafts
+from .review import REVIEW_PAGE, queue_markdown, write_report
+from .safeio import atomic_write_text
+from .stubs import load_stub
+
+log = get_plugin_logger(__name__)
+CSS_URI = "assets/aigen/aigen.css"
+STATUS = "aigen-draft"
+
+
+class AigenPlugin(BasePlugin[AigenConfig]):
+    """Drafts stub pages, marks drafts for review, and keeps the model across ``serve`` rebuilds."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.serve = False
+        self.project: Project | None = None
+        self.rendered: dict[str, RenderedStub] = {}
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.serve = command == "serve"
+
+    def on_config(self, config):
+        if not self.config.enabled:
+            return config
+        config_dir = Path(config.config_file_path or ".").resolve().parent
+        try:
+            settings = Settings.from_options(self.config, config_dir, Path(config.docs_dir),
+                                             source=config.config_file_path or "mkdocs.yml")
+        except AigenError as error:
+            raise PluginError(str(error)) from None
+        if self.project is None or self.project.settings != settings:
+            self.project = Project(settings)  # kept across serve rebuilds: the model loads once
+        config.extra_css.append(CSS_URI)
+        config.extra.setdefault("status", {})[STATUS] = "Holds AI drafts awaiting review"
+        return config
+
+    @event_priority(100)  # before the blog plugin (-50), so it reads the drafted posts
+    def on_files(self, files: Files, *, config) -> Files:
+        if not self.config.enabled:
+            return files
+        started = time.monotonic()
+        project, settings = self.project, self.project.settings
+        pages = []
+        for file in files.documentation_pages():
+            try:
+                page = load_stub(Path(file.abs_src_path), file.src_uri, project.kinds)
+            except AigenError as error:
+                log.error(str(error))
+                continue
+            if page is not None:
+                pages.append(page)
+        try:
+            drafts = project.draft(pages, settings.generate)
+        except AigenError as error:
+            raise PluginError(str(error)) from None
+        self.rendered = {p.src_path: project.render(p, drafts, settings.generate) for p in pages}
+        hide = not settings.publish_unreviewed and not self.serve
+        for rendered in self.rendered.values():
+            self._stage(files.get_file_from_path(rendered.page.src_path), rendered, hide)
+        reviews = [r.review for r in self.rendered.values()]
+        self._report_gaps(reviews)
+        files.append(File.generated(config, REVIEW_PAGE, content=queue_markdown(reviews),
+                                    inclusion=InclusionLevel.DRAFT if hide else InclusionLevel.NOT_IN_NAV))
+        files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent / "assets/aigen.css")))
+        write_report(settings.work_dir / "report.json", reviews,
+                     {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {})
+        totals = [sum(getattr(r, k) for r in reviews) for k in ("generated", "cached", "embedded", "authored")]
+        log.info("drafted %d sections, %d from cache, %d in sources, %d authored, on %d stub pages",
+                 *totals, len(reviews))
+        return files
+
+    def _stage(self, file: File, rendered: RenderedStub, hide: bool) -> None:
+        """Point the page at a drafted copy outside docs_dir (MkDocs and the blog plugin read it)."""
+        review = rendered.review
+        meta = dict(rendered.page.meta)
+        if review.regions:
+            meta.setdefault("status", STATUS)
+        if hide and review.awaiting:
+            meta["draft"] = True  # the blog plugin leaves draft posts out of builds
+            file.inclusion = InclusionLevel.DRAFT
+        body = rendered.text[rendered.page.body_start:]
+        staged = self.project.settings.work_dir / "staging" / rendered.page.src_path
+        text = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n" + body
+        if not staged.is_file() or staged.read_text(encoding="utf-8") != text:
+            atomic_write_text(staged, text)
+        file.abs_src_path = str(staged)
+
+    def _report_gaps(self, reviews) -> None:
+        settings = self.project.settings
+        missing = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.regions if i.status == "missing"]
+        if missing:
+            message = f"aigen: no draft for {len(missing)} section(s) in cache-only mode: {', '.join(missing)}"
+            (log.error if settings.on_missing == "error" else log.warning)(message)
+        waiting = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.awaiting]
+        if settings.fail_on_unreviewed and waiting:
+            log.warning(f"aigen: {len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
+                        f"approve them with 'mkdocs-aigen approve'")
+
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        rendered = self.rendered.get(page.file.src_uri) if self.config.enabled else None
+        if rendered is None or not rendered.review.regions:
+            return html
+        infos: list[RegionInfo] = [info for _, info in rendered.review.regions]
+        html = mark_drafts(html, infos)
+        if rendered.review.awaiting:
+            review = files.get_file_from_path(REVIEW_PAGE)
+            url = review.url_relative_to(page.file) if review and review.inclusion.is_included() else None
+            html = banner(rendered.review.awaiting, url) + html
+        return html

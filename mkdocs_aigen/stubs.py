@@ -1,0 +1,137 @@
+"""Stub pages: find them, tell authored sections from drafts, and compose drafts into their text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .errors import FrontMatterError
+from .frontmatter import StubSpec, parse_stub_spec, split_front_matter
+from .kinds import KindLibrary, PageKind
+from .markers import DraftRegion, find_regions, wrap
+from .sections import Section, heading_key, slugify, split_sections
+
+
+@dataclass
+class StubPage:
+    """A stub's source text and what it already holds: authored sections and embedded drafts."""
+
+    src_path: str  # relative to docs_dir, with forward slashes
+    abs_path: Path
+    text: str
+    meta: dict
+    body_start: int
+    spec: StubSpec
+    kind: PageKind
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.text else "\n"
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_start:]
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.spec.topic)
+
+    @property
+    def outline(self) -> tuple[str, ...]:
+        return self.kind.outline_for(self.spec)
+
+    def regions(self) -> list[DraftRegion]:
+        """Draft regions (offsets into :attr:`text`)."""
+        return find_regions(self.text)
+
+    def present_sections(self) -> dict[str, Section]:
+        """Sections of the body by heading key, whether authored or embedded drafts."""
+        _, sections = split_sections(self.body)
+        return {s.key: s for s in reversed(sections)}
+
+    def drafted_keys(self) -> set[str]:
+        """Heading keys of sections that sit inside draft markers."""
+        keys = set()
+        for region in self.regions():
+            _, sections = split_sections(region.inner)
+            keys.update(s.key for s in sections)
+        return keys
+
+    def missing(self) -> list[str]:
+        """Outline headings with neither authored text nor an embedded draft, in outline order."""
+        present = self.present_sections()
+        return [h for h in self.outline if heading_key(h) not in present]
+
+
+def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | None = None) -> StubPage | None:
+    """Parse one Markdown file; ``None`` when it is no stub. Raises :class:`FrontMatterError`."""
+    if text is None:
+        text = Path(abs_path).read_bytes().decode("utf-8-sig") if Path(abs_path).exists() else ""
+    try:
+        meta, body_start = split_front_matter(text)
+    except Exception as error:  # yaml errors come in many classes
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise FrontMatterError(f"{src_path}: front-matter: invalid YAML ({first_line}); fix the YAML") from None
+    spec = parse_stub_spec(meta, src_path, kinds.names)
+    if spec is None:
+        return None
+    return StubPage(src_path, Path(abs_path), text, meta, body_start, spec, kinds.get(spec.kind))
+
+
+def discover(docs_dir: Path, kinds: KindLibrary, paths: Iterable[str] | None = None
+             ) -> tuple[list[StubPage], list[FrontMatterError]]:
+    """Stub pages under ``docs_dir`` (or just ``paths``, relative to it) and the errors of bad ones."""
+    docs_dir = Path(docs_dir)
+    candidates = [docs_dir / p for p in paths] if paths else sorted(docs_dir.rglob("*.md"))
+    pages, errors = [], []
+    for path in candidates:
+        src = path.relative_to(docs_dir).as_posix()
+        try:
+            page = load_stub(path, src, kinds)
+        except FrontMatterError as error:
+            errors.append(error)
+            continue
+        if page is not None:
+            pages.append(page)
+    return pages, errors
+
+
+def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
+    """The page's text with each missing section's draft (``heading -> Markdown``) inserted, marked.
+
+    Existing bytes are never changed: drafts are only inserted between sections, in outline order
+    relative to the sections already present.
+    """
+    nl = page.newline
+    present = page.present_sections()
+    outline = page.outline
+    body = page.body
+    inserts: dict[int, list[str]] = {}
+    for index, heading in enumerate(outline):
+        if heading not in drafts or heading_key(heading) in present:
+            continue
+        before = [present[heading_key(h)] for h in outline[:index] if heading_key(h) in present]
+        after = [present[heading_key(h)] for h in outline[index + 1:] if heading_key(h) in present]
+        if before:
+            offset = max(s.end for s in before)
+        elif after:
+            offset = min(s.start for s in after)
+        else:
+            offset = len(body)
+        inserts.setdefault(offset, []).append(wrap(drafts[heading], slugify(heading), nl))
+    pieces, position = [], 0
+    for offset in sorted(inserts):
+        pieces.append(body[position:offset])
+        pieces.append(_lead(body[:offset], nl) + (nl * 2).join(inserts[offset]) + nl
+                      + (nl if offset < len(body) else ""))
+        position = offset
+    pieces.append(body[position:])
+    return page.text[: page.body_start] + "".join(pieces)
+
+
+def _lead(preceding: str, nl: str) -> str:
+    """Newlines that put an inserted block after a blank line."""
+    if not preceding or preceding.endswith(nl * 2):
+        return ""
+    return nl if preceding.endswith(nl) else nl * 2
