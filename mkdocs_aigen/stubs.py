@@ -107,6 +107,7 @@ def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
     present = page.present_sections()
     outline = page.outline
     body = page.body
+    spans = [(r.start - page.body_start, r.end - page.body_start) for r in page.regions()]
     inserts: dict[int, list[str]] = {}
     for index, heading in enumerate(outline):
         if heading not in drafts or heading_key(heading) in present:
@@ -114,9 +115,10 @@ def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
         before = [present[heading_key(h)] for h in outline[:index] if heading_key(h) in present]
         after = [present[heading_key(h)] for h in outline[index + 1:] if heading_key(h) in present]
         if before:
-            offset = max(s.end for s in before)
+            last = max(before, key=lambda s: s.end)
+            offset = _outside(last.end, spans, inside_from=last.start)
         elif after:
-            offset = min(s.start for s in after)
+            offset = _outside(min(s.start for s in after), spans)
         else:
             offset = len(body)
         inserts.setdefault(offset, []).append(wrap(drafts[heading], slugify(heading), nl))
@@ -128,6 +130,15 @@ def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
         position = offset
     pieces.append(body[position:])
     return page.text[: page.body_start] + "".join(pieces)
+
+
+def _outside(offset: int, spans: list[tuple[int, int]], inside_from: int = -1) -> int:
+    """Move an insertion point that falls inside a draft region to its edge: past the region when
+    the section ending there (starting at ``inside_from``) lies in it, else before its begin marker."""
+    for start, end in spans:
+        if start < offset < end:
+            return end if inside_from > start else start
+    return offset
 
 
 def _lead(preceding: str, nl: str) -> str:

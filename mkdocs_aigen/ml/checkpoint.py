@@ -31,13 +31,17 @@ class ModelDirError(AigenError):
     """A model directory is missing, incomplete, or holds weights in an unsafe format."""
 
 
-def _weight_files(model_dir: Path) -> list[Path]:
-    """The directory's ``*.safetensors`` files sorted by name; ModelDirError if there are none."""
+def _require_dir(model_dir: Path) -> None:
     if not model_dir.is_dir():
         raise ModelDirError(
             f"model dir {model_dir} does not exist: set `model_dir` to a directory written by "
             "`mkdocs-aigen train` (or a transformers save_pretrained directory)"
         )
+
+
+def _weight_files(model_dir: Path) -> list[Path]:
+    """The directory's ``*.safetensors`` files sorted by name; ModelDirError if there are none."""
+    _require_dir(model_dir)
     files = sorted(model_dir.glob("*.safetensors"), key=lambda path: path.name)
     if not files:
         found = ", ".join(sorted(p.name for p in model_dir.glob("*.bin"))) or "no weights"
@@ -98,6 +102,7 @@ def weights_digest(model_dir: str | os.PathLike, memo_file: Path | None = None) 
 
 def _check_model_dir(model_dir: Path) -> None:
     """Raise ModelDirError naming what a loadable model dir lacks."""
+    _require_dir(model_dir)
     if not (model_dir / "config.json").is_file():
         raise ModelDirError(
             f"model dir {model_dir} has no config.json: point `model_dir` at a directory written "

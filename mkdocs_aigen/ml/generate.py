@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import re
@@ -59,7 +60,7 @@ class _Row:
     prompt_ids: list[int]
     max_new_tokens: int
     at_line_start: bool
-    fence: str | None  # the prompt's open fence, for stop_at_fence requests
+    fence: str | None  # the fence the prompt ends inside of
     sampler: Any  # torch.Generator seeded with the request's seed
     processors: Any  # transformers LogitsProcessorList
     context_ids: list[int]  # last prompt tokens, decoded with the continuation (see _decode_new)
@@ -101,6 +102,9 @@ class TransformersGenerator:
         )
         eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
         self.eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
+        # transformers 5.x renamed forward's ``past_key_values`` to ``cache``.
+        forward_params = inspect.signature(self.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in forward_params else "past_key_values"
         fallback = self.tokenizer.pad_token_id
         self.pad_id = fallback if fallback is not None else next(iter(self.eos_ids), 0)
 
@@ -164,7 +168,7 @@ class TransformersGenerator:
             prompt_ids=prompt_ids,
             max_new_tokens=max_new,
             at_line_start=request.prompt.endswith("\n") or not request.prompt,
-            fence=open_fence(request.prompt) if request.stop_at_fence else None,
+            fence=open_fence(request.prompt),
             sampler=sampler,
             processors=processors,
             context_ids=context_ids,
@@ -174,6 +178,7 @@ class TransformersGenerator:
     def _generate_batch(self, rows: list[_Row]):
         """Decode ``rows`` together with a KV cache; yield ``(row, result)`` as rows finish."""
         import torch
+        from transformers import DynamicCache
 
         width = max(len(row.prompt_ids) for row in rows)
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
@@ -184,18 +189,17 @@ class TransformersGenerator:
         input_ids = input_ids.to(self.device)
         attention_mask = attention_mask.to(self.device)
         position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        past = None
+        cache = DynamicCache(config=self.model.config)
         active = list(rows)
         while True:
             out = self.model(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 position_ids=position_ids,
-                past_key_values=past,
                 use_cache=True,
                 logits_to_keep=1,
+                **{self._cache_arg: cache},
             )
-            past = out.past_key_values
             logits = out.logits[:, -1, :].float()
             keep: list[int] = []
             for i, row in enumerate(active):
@@ -209,7 +213,7 @@ class TransformersGenerator:
                 return
             if len(keep) < len(active):
                 selected = torch.tensor(keep, device=self.device)
-                past.batch_select_indices(selected)
+                cache.batch_select_indices(selected)
                 attention_mask = attention_mask[selected]
                 position_ids = position_ids[selected]
                 active = [active[i] for i in keep]
@@ -245,7 +249,7 @@ class TransformersGenerator:
                 cut = truncate_at_closing_fence(checked[start:], row.fence or "```")
                 stopped = "fence"
             elif request.stop_heading_level is not None:
-                cut = truncate_at_heading(checked[start:], request.stop_heading_level)
+                cut = truncate_at_heading(checked[start:], request.stop_heading_level, row.fence)
                 stopped = "heading"
             else:
                 cut = None
@@ -267,5 +271,5 @@ class TransformersGenerator:
     def _result(text: str, row: _Row, stopped: str) -> GenerationResult:
         """Result for a row; outside fence mode an unclosed code fence is closed."""
         if not row.request.stop_at_fence:
-            text = close_open_fences(text)
+            text = close_open_fences(text, row.fence)
         return GenerationResult(text, len(row.new_ids), stopped)

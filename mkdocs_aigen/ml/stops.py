@@ -61,12 +61,12 @@ def open_fence(text: str, opener: str | None = None) -> str | None:
     return opener
 
 
-def truncate_at_heading(text: str, level: int) -> str | None:
+def truncate_at_heading(text: str, level: int, opener: str | None = None) -> str | None:
     """``text`` cut before its first ATX heading of level <= ``level`` outside code fences.
 
-    Returns None when there is no such heading.
+    ``opener``: the fence ``text`` starts inside of. Returns None when there is no such heading.
     """
-    for offset, line, fence in _walk(text):
+    for offset, line, fence in _walk(text, opener):
         if fence is None:
             match = _HEADING_RE.match(line)
             if match and len(match.group(1)) <= level:
@@ -85,9 +85,12 @@ def truncate_at_closing_fence(text: str, opener: str = "```") -> str | None:
     return None
 
 
-def close_open_fences(text: str) -> str:
-    """``text`` with a closing fence appended if it ends inside a fenced code block."""
-    opener = open_fence(text)
+def close_open_fences(text: str, opener: str | None = None) -> str:
+    """``text`` with a closing fence appended if it ends inside a fenced code block.
+
+    ``opener``: the fence ``text`` starts inside of.
+    """
+    opener = open_fence(text, opener)
     if opener is None:
         return text
     separator = "" if text.endswith("\n") else "\n"

@@ -171,7 +171,9 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
     )
 
 
-def _fit(model, tokenizer, texts: list[str], steps: int, seq_len: int = 96) -> None:
+def _fit(
+    model, tokenizer, texts: list[str], steps: int, seq_len: int = 96, batch: int = 8
+) -> None:
     """A few AdamW steps on ``texts`` so the model writes Markdown-like text (headings, fences)."""
     import torch
 
@@ -179,11 +181,11 @@ def _fit(model, tokenizer, texts: list[str], steps: int, seq_len: int = 96) -> N
     ids = [tok for text in texts for tok in [*tokenizer(text)["input_ids"], eos]]
     stream = torch.tensor(ids)
     windows = stream.unfold(0, min(seq_len, len(ids)), max(1, seq_len // 2))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
     model.train()
     for step in range(steps):
-        batch = windows[torch.arange(step, step + 8) % len(windows)]
-        loss = model(input_ids=batch, labels=batch).loss
+        rows = windows[torch.arange(step * batch, (step + 1) * batch) % len(windows)]
+        loss = model(input_ids=rows, labels=rows).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
