@@ -6,6 +6,13 @@ from mkdocs.config import base
 from mkdocs.config import config_options as opt
 
 
+class _GenerateMode(opt.Choice):
+    """A choice that reads YAML's bare ``off`` (parsed as ``false``) as ``"off"``."""
+
+    def run_validation(self, value):
+        return super().run_validation("off" if value is False else value)
+
+
 class AigenConfig(base.Config):
     """Options of the ``aigen`` plugin. Paths are relative to the directory of mkdocs.yml."""
 
@@ -25,7 +32,7 @@ class AigenConfig(base.Config):
     templates_dir = opt.Optional(opt.Type(str))
     """Extra page-kind templates (``<kind>.md.j2``); searched before the packaged ones."""
 
-    generate = opt.Choice(("auto", "cache-only", "off"), default="auto")
+    generate = _GenerateMode(("auto", "cache-only", "off"), default="auto")
     """``auto``: draft missing sections with the model. ``cache-only``: never load the model; a
     missing draft is a warning (or an error, see ``on_missing``) and shows a placeholder. ``off``: no
     drafting; drafts already in the sources are still marked."""

@@ -3,29 +3,31 @@
 Layers of defence, outermost first (``active_layers()`` reports the ones in effect):
 
 1. ``namespaces`` -- when ``unshare`` works here, the child runs in fresh network and
-   PID namespaces (plus a user namespace when not root): no network interface but a
-   downed loopback, and every process of the sample dies with its PID-1.
+   PID namespaces (plus a user namespace when not root): no usable network, not even
+   loopback, and every process of the sample dies with its PID 1.
 2. ``process-group`` -- a new session; on timeout (and after every run) the whole
    process group is SIGKILLed.
 3. ``rlimits`` -- set by the child bootstrap before any sample code runs (hard limits,
    so the sample cannot raise them): address space, CPU seconds, file size, open
-   files, no core dumps, and ``RLIMIT_NPROC`` (Linux ignores it for real root, so it
-   only bites for non-root users).  Set in the child rather than in ``preexec_fn``,
-   which is unsafe in a threaded parent.
-4. ``clean-env`` -- ``python -I`` (isolated mode, no user site), cwd and ``HOME`` a
-   fresh temporary directory that is deleted afterwards, environment reduced to
-   ``PATH=/usr/bin:/bin``, ``LANG``, ``HOME``, ``TMPDIR`` (the temp dir),
-   ``PYTHONNOUSERSITE``, ``PYTHONDONTWRITEBYTECODE`` and one-thread caps for
-   OpenMP/BLAS; stdin is ``/dev/null``; output goes to files and is truncated.
-5. ``audit-hook`` -- ``sys.addaudithook`` installed before the sample runs blocks
-   sockets and DNS, process creation and signals (fork, exec, spawn, system,
-   ``subprocess``, kill), ``ctypes`` beyond loading installed libraries, writes or file-system changes outside the temp
-   dir, and reads of the parent's home directory (outside its Python paths) and of
-   ``/proc/*/environ``.  Blocked events are reported in ``SandboxResult.blocked``.
+   files, no core dumps, and ``RLIMIT_NPROC`` (Linux ignores it for real root; without
+   a user namespace it counts all the user's processes, so the sample gets no threads).
+   Set in the child rather than in ``preexec_fn``, which is unsafe in a threaded parent.
+4. ``clean-env`` -- ``python -I`` (isolated mode, no user site); cwd, ``HOME`` and
+   ``TMPDIR`` a fresh temporary directory that is deleted afterwards; environment
+   reduced to ``PATH=/usr/bin:/bin``, ``LANG``, those, ``PYTHONNOUSERSITE``,
+   ``PYTHONDONTWRITEBYTECODE`` and one-thread caps for OpenMP/BLAS; stdin is
+   ``/dev/null``; output goes to files and only its tail is kept.
+5. ``audit-hook`` -- ``sys.addaudithook``, installed before the sample runs, blocks
+   sockets and DNS; process creation and signals (fork, exec, spawn, system,
+   ``subprocess``, kill); ``ctypes`` beyond loading installed libraries; writes and
+   file-system changes outside the temp dir; device and outside-directory handles;
+   and, outside the temp dir and Python's own paths, reads in the parent's home
+   directory or of anything not world-readable (``/etc/shadow``, ``/proc/*/environ``),
+   so even root reads like nobody.  Blocked events land in ``SandboxResult.blocked``.
 
 Known limits: the audit hook is in-process, so it stops naive and accidental escapes,
-not deliberate tampering (frame or gc introspection, native code from an extension
-module the sample writes and imports); the OS layers above still hold then.  Run as root,
+not deliberate tampering (frame or gc introspection, ``ctypes.memmove``, an extension
+module the sample writes and imports); the OS layers still hold then.  Run as root,
 file access is guarded by the audit hook alone and ``RLIMIT_NPROC`` is not enforced.
 """
 
@@ -34,7 +36,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import shutil
 import signal
 import stat
@@ -44,11 +45,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 SAFE_PATH = "/usr/bin:/bin"
 SAMPLE_FILENAME = "sample.py"
 _BLOCKED_MARKER = "[sandbox] blocked:"
 _PROBE_TIMEOUT_S = 10.0
+_KILL_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def run_sandboxed(
             "root": workdir,
             "sample": sample_path,
             "sys_path": _inherited_sys_path() if sys_path is None else list(sys_path),
-            "deny_read": [str(Path.home().resolve())],
+            "deny_read": [home for home in [str(Path.home().resolve())] if home != "/"],
             "limits": {
                 "RLIMIT_AS": memory_mb * 2**20,
                 "RLIMIT_CPU": int(timeout) + 1,
@@ -139,7 +142,9 @@ def minimal_environment(home: str) -> dict[str, str]:
     return env
 
 
-def _wait_contained(argv, workdir, out, err, timeout):
+def _wait_contained(
+    argv: list[str], workdir: str, out: IO[bytes], err: IO[bytes], timeout: float
+) -> tuple[int | None, bool, str | None]:
     """Start the child in its own session; kill its whole group when done or late."""
     try:
         proc = subprocess.Popen(
@@ -164,13 +169,33 @@ def _wait_contained(argv, workdir, out, err, timeout):
 
 
 def _kill_group(pgid: int) -> None:
+    """SIGKILL the group and wait (briefly) until none of its processes still runs."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        pass
+        return
+    deadline = time.monotonic() + _KILL_WAIT_S
+    while _group_is_running(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
-def _read_tail(stream, limit: int) -> str:
+def _group_is_running(pgid: int) -> bool:
+    """Whether a non-zombie process of group ``pgid`` exists (Linux /proc; else False)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return False
+    for entry in filter(str.isdigit, entries):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def _read_tail(stream: IO[bytes], limit: int) -> str:
     size = stream.seek(0, os.SEEK_END)
     stream.seek(max(0, size - limit))
     text = stream.read().decode("utf-8", errors="replace")
@@ -186,14 +211,16 @@ def _parse_blocked(stderr: str) -> tuple[str, ...]:
 
 
 def _remove_tree(path: str) -> None:
-    """Delete the work dir even if the sample left read-only entries in it."""
-
-    def make_writable_and_retry(func, failed_path, _exc_info):
-        os.chmod(os.path.dirname(failed_path), 0o700)
-        os.chmod(failed_path, 0o700)
-        func(failed_path)
-
-    shutil.rmtree(path, onerror=make_writable_and_retry)
+    """Delete the work dir even if the sample left read-only directories in it."""
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.exists(path):
+        return
+    os.chmod(path, 0o700)
+    for parent, dirs, _ in os.walk(path):  # top-down: fixed before it descends
+        for name in dirs:
+            if not os.path.islink(os.path.join(parent, name)):
+                os.chmod(os.path.join(parent, name), 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _inherited_sys_path() -> list[str]:
@@ -264,7 +291,6 @@ _PATH_CHANGE_EVENTS = frozenset(
 _LISTING_EVENTS = frozenset({"os.listdir", "os.scandir"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _HARMLESS_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"})
-_PROC_ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
 
 
 class SandboxViolation(PermissionError):
@@ -292,7 +318,7 @@ class _Policy:
 
     def _violation(self, event: str, args: tuple) -> str | None:
         if event == "open":
-            return self._open_violation(args[0], args[2])
+            return self._open_violation(args[0], args[2] if len(args) > 2 else 0)
         if event.startswith("socket."):
             return "no network access"
         if event in _PROCESS_EVENTS:
@@ -321,8 +347,10 @@ class _Policy:
         if real in _HARMLESS_DEVICES:
             return None
         kind = _special_kind(real)
-        if kind == "device" or (kind == "directory" and not _is_within(real, self.root)):
-            return f"no {kind} handles outside the sandbox directory"  # dir_fd escapes
+        if kind == "device":
+            return "no device handles"
+        if kind == "directory" and not _is_within(real, self.root):
+            return "no directory handles outside the sandbox directory"  # dir_fd escapes
         if flags & _WRITE_FLAGS:
             return self._write_violation(real)
         return self._read_violation(real)
@@ -333,13 +361,15 @@ class _Policy:
         return f"{real} is outside the sandbox directory"
 
     def _read_violation(self, real: str) -> str | None:
-        if _PROC_ENVIRON.match(real):
-            return "process environments are private"
-        if any(_is_within(real, denied) for denied in self.deny_read) and not any(
-            _is_within(real, allowed) for allowed in self.allow_read
-        ):
+        if any(_is_within(real, allowed) for allowed in self.allow_read):
+            return None
+        if any(_is_within(real, denied) for denied in self.deny_read):
             return f"{real} is in a private directory"
-        return None
+        try:
+            world_readable = os.stat(real).st_mode & stat.S_IROTH
+        except OSError:
+            return None  # missing: the operation fails by itself
+        return None if world_readable else f"{real} is not world-readable"
 
     def report(self) -> None:
         if self.blocked:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The test machines are small and shared: one torch thread per process avoids oversubscription
+# (set before torch is imported; an explicit OMP_NUM_THREADS wins).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +18,31 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mkdocs_aigen.ml.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def write_site(root: Path, model_dir: Path, *, aigen: str = "", extra_yaml: str = "", stubs: bool = True) -> Path:
+    """A small mkdocs-material site with authored pages, a blog and (optionally) stubs; returns mkdocs.yml."""
+    docs = root / "docs"
+    (docs / "blog" / "posts").mkdir(parents=True, exist_ok=True)
+    (docs / "index.md").write_text("# Home\n\nWelcome to *widgets*.\n\n## Install\n\n```bash\npip install widgets\n```\n")
+    (docs / "blog" / "index.md").write_text("# Blog\n")
+    (docs / "blog" / "posts" / "hello.md").write_text(
+        "---\ndate: 2026-01-05\n---\n# Hello widgets\n\nFirst post.\n\n<!-- more -->\n\nMore text.\n")
+    if stubs:
+        (docs / "guide.md").write_text(
+            "---\ntitle: Caching guide\naigen:\n  topic: How widgets caches renders\n  kind: how-to\n"
+            "  code: python\n  notes: Mention cache_dir.\n---\n# Caching guide\n\n"
+            "## Steps\n\nAuthored steps: set `cache_dir` and **rebuild**.\n\n| a | b |\n| - | - |\n| 1 | 2 |\n")
+        (docs / "blog" / "posts" / "release.md").write_text(
+            "---\ndate: 2026-02-01\naigen:\n  topic: Widgets 2.0 released\n  kind: blog-post\n  code: none\n---\n"
+            "# Widgets 2.0\n")
+        (docs / "zh.md").write_text(
+            "---\ntitle: 缓存\naigen:\n  topic: 如何配置缓存目录\n  kind: explanation\n  code: none\n---\n")
+    config = root / "mkdocs.yml"
+    config.write_text(
+        f"site_name: widgets\ntheme:\n  name: material\nmarkdown_extensions:\n  - admonition\n"
+        f"  - toc:\n      permalink: true\n  - tables\n  - fenced_code\n{extra_yaml}"
+        f"plugins:\n  - search\n  - blog\n  - aigen:\n      model: {model_dir}\n      max_new_tokens: 16\n"
+        f"      code_retries: 1\n{aigen}"
+    )
+    return config

@@ -62,7 +62,7 @@ class _Row:
     at_line_start: bool
     fence: str | None  # the fence the prompt ends inside of
     sampler: Any  # torch.Generator seeded with the request's seed
-    processors: Any  # transformers LogitsProcessorList
+    processors: list[Any]  # transformers logits processors, applied in order
     context_ids: list[int]  # last prompt tokens, decoded with the continuation (see _decode_new)
     context_text: str
     new_ids: list[int] = field(default_factory=list)
@@ -132,7 +132,6 @@ class TransformersGenerator:
         """Tokenise (left-truncating to fit the context) and set up one request's state."""
         import torch
         from transformers import (
-            LogitsProcessorList,
             MinNewTokensLengthLogitsProcessor,
             NoRepeatNGramLogitsProcessor,
             RepetitionPenaltyLogitsProcessor,
@@ -144,7 +143,7 @@ class TransformersGenerator:
         max_new = min(request.max_new_tokens or settings.max_new_tokens, self.context_length - 1)
         prompt_ids = self.tokenizer(request.prompt)["input_ids"] or [self.pad_id]
         prompt_ids = prompt_ids[-(self.context_length - max_new) :]
-        processors = LogitsProcessorList()
+        processors: list[Any] = []
         if settings.min_new_tokens and self.eos_ids:
             processors.append(
                 MinNewTokensLengthLogitsProcessor(
@@ -228,7 +227,9 @@ class TransformersGenerator:
         import torch
 
         ids = torch.tensor([row.prompt_ids + row.new_ids], device=self.device)
-        scores = row.processors(ids, logits)
+        scores = logits
+        for processor in row.processors:  # LogitsProcessorList would inspect signatures per call
+            scores = processor(ids, scores)
         if self.settings.temperature == 0:
             return int(scores.argmax(dim=-1))
         probs = torch.softmax(scores, dim=-1)

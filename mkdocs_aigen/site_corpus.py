@@ -1,0 +1,259 @@
+"""The fine-tuning examples of a site: authored pages, approved drafts, and ``corpus_extra`` sources.
+
+Every example has the shape the plugin prompts with: ``kind.section_prompt(spec, heading)`` as the
+prompt and the section's body as the completion. Authored pages without an ``aigen:`` block get a
+spec guessed from their path, title and first code block. Text inside draft markers never enters:
+stubs contribute only their authored sections.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .authoring import iter_feedback
+from .codecheck import iter_fenced_blocks
+from .errors import AigenError, FrontMatterError
+from .frontmatter import NO_CODE, StubSpec, split_front_matter
+from .kinds import KindLibrary
+from .markers import BEGIN, END, find_regions, strip_comments
+from .ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
+from .ml.package_corpus import _walk
+from .project import PACKAGED_MODEL, Settings
+from .sections import iter_headings, split_sections
+from .stubs import discover, load_stub
+
+log = logging.getLogger("mkdocs.plugins.aigen")
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+PREAMBLE_HEADING = "Introduction"
+MAX_SOURCE_LINES = 60  # longer functions keep their docstring but not their code
+# Path segments that decide the kind of an authored page, checked in this order.
+KIND_BY_SEGMENT = (
+    (("blog", "posts"), "blog-post"),
+    (("reference",), "reference"),
+    (("tutorials", "tutorial"), "tutorial"),
+    (("guides", "guide", "how-to", "howto", "how-tos"), "how-to"),
+)
+FALLBACK_KIND = "explanation"
+
+
+def corpus_dir(settings: Settings) -> Path:
+    return settings.work_dir / "corpus"
+
+
+def base_model_dir(settings: Settings) -> Path:
+    """The model fine-tuning starts from: ``plugins.aigen.model`` if set, else the shipped base.
+
+    Never the site's own ``.aigen/model``: training on top of the last result would compound.
+    """
+    return settings.model or PACKAGED_MODEL
+
+
+def build_site_corpus(settings: Settings, tokenizer_dir: Path | None = None,
+                      validation_fraction: float | None = None) -> dict:
+    """Write the site's corpus under ``.aigen/corpus/`` and return its stats.
+
+    ``validation_fraction`` defaults to that of the corpus already there (else the default), so
+    ``train`` rebuilding a corpus made by ``corpus --validation-fraction`` keeps its split.
+    """
+    out = corpus_dir(settings)
+    if validation_fraction is None:
+        validation_fraction = read_stats(out).get("validation_fraction", VALIDATION_FRACTION)
+    kinds = KindLibrary(settings.templates_dir)
+    stubs, _ = discover(settings.docs_dir, kinds)
+    specs = {page.src_path: page.spec for page in stubs}
+    examples = [*site_examples(settings.docs_dir, kinds), *feedback_examples(settings.work_dir, kinds, specs),
+                *extra_examples(settings.corpus_extra, settings.config_dir, kinds)]
+    return build_corpus(examples, out, validation_fraction=validation_fraction, tokenizer_dir=tokenizer_dir)
+
+
+def site_examples(docs_dir: Path, kinds: KindLibrary) -> Iterator[Example]:
+    """Examples from every Markdown page under ``docs_dir`` (stubs: authored sections only)."""
+    for path in sorted(Path(docs_dir).rglob("*")):
+        if path.suffix in MARKDOWN_SUFFIXES and path.is_file():
+            src = path.relative_to(docs_dir).as_posix()
+            yield from page_examples(path.read_bytes().decode("utf-8-sig"), src, f"page:{src}", kinds)
+
+
+def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source: str = "page") -> list[Example]:
+    """One example per authored section of a Markdown page; stubs' sections are labelled ``stub``."""
+    text = text.replace("\r\n", "\n")
+    try:
+        stub = load_stub(Path(src_path), src_path, kinds, text=text)
+    except FrontMatterError as error:
+        log.warning("aigen: corpus: skipping %s", error)
+        return []
+    if stub is not None:
+        spec, body, source = stub.spec, stub.body, "stub"
+    else:
+        meta, body_start = split_front_matter(text)
+        body = text[body_start:]
+        spec = guess_spec(meta, body, src_path)
+    body = _without_drafts(body)
+    kind = kinds.get(spec.kind)
+    preamble_end, sections = split_sections(body)
+    parts = [(PREAMBLE_HEADING, _without_title(body[:preamble_end]))]
+    parts += [(s.heading, body[s.start:s.end].partition("\n")[2]) for s in sections]
+    examples = []
+    for heading, content in parts:
+        completion = _clean(content)
+        if heading and completion:
+            examples.append(Example(doc, source, kind.section_prompt(spec, heading), completion))
+    return examples
+
+
+def guess_spec(meta: dict, body: str, src_path: str) -> StubSpec:
+    """The spec an authored page would have had as a stub: its title, a kind from its path, its code."""
+    languages = [block.language for block in iter_fenced_blocks(body) if block.language]
+    return StubSpec(topic=page_title(meta, body, src_path), kind=guess_kind(src_path),
+                    code=languages[0].lower() if languages else NO_CODE)
+
+
+def guess_kind(src_path: str) -> str:
+    """``blog-post`` / ``reference`` / ``tutorial`` / ``how-to`` from the path's folders, else ``explanation``."""
+    folders = {part.lower() for part in src_path.split("/")[:-1]}
+    return next((kind for names, kind in KIND_BY_SEGMENT if folders & set(names)), FALLBACK_KIND)
+
+
+def page_title(meta: dict, body: str, src_path: str) -> str:
+    """Front-matter ``title``, else the first ``#`` heading, else the file name."""
+    if isinstance(meta.get("title"), str) and meta["title"].strip():
+        return meta["title"].strip()
+    first = next((h.title for h in iter_headings(body) if h.level == 1 and h.title), None)
+    return first or Path(src_path).stem.replace("-", " ").replace("_", " ").capitalize()
+
+
+def feedback_examples(work_dir: Path, kinds: KindLibrary, specs: dict[str, StubSpec]) -> Iterator[Example]:
+    """Approved drafts recorded by ``mkdocs-aigen approve``: the approved text for the draft's prompt.
+
+    The prompt uses the page's current ``aigen:`` spec (``specs`` by page) when it still has the
+    recorded topic and kind, else the recorded topic and kind alone. Feedback counts as part of its
+    page's document, so page and feedback share one split.
+    """
+    for record in iter_feedback(work_dir):
+        kind_name, topic, heading = (str(record.get(key) or "") for key in ("kind", "topic", "heading"))
+        if kind_name not in kinds.names or not topic or not heading:
+            continue
+        spec = specs.get(record.get("page"))
+        if spec is None or (spec.topic, spec.kind) != (topic, kind_name):
+            spec = StubSpec(topic=topic, kind=kind_name)
+        completion = _clean(_without_heading(str(record["approved"]), heading))
+        if completion:
+            yield Example(f"page:{record['page']}", "feedback", kinds.get(kind_name).section_prompt(spec, heading),
+                          completion)
+
+
+def extra_examples(paths: Iterable[Path], config_dir: Path, kinds: KindLibrary) -> Iterator[Example]:
+    """Examples from ``corpus_extra``: Python files (docstrings, code) and Markdown files."""
+    for root in paths:
+        root = Path(root)
+        if not root.exists():
+            raise AigenError(f"{config_dir / 'mkdocs.yml'}: plugins.aigen.corpus_extra: {root} does not exist; "
+                             f"fix or remove the entry")
+        files = [root] if root.is_file() else list(_walk(root))
+        for path in files:
+            rel = path.relative_to(root).as_posix() if root.is_dir() else path.name
+            doc = f"extra:{Path(os.path.relpath(path, config_dir)).as_posix()}"
+            if path.suffix in MARKDOWN_SUFFIXES:
+                yield from page_examples(_read(path), rel, doc, kinds, source="markdown")
+            elif path.suffix == ".py":
+                yield from python_examples(_read(path), _module_name(rel), doc, kinds)
+
+
+def python_examples(source: str, module: str, doc: str, kinds: KindLibrary) -> list[Example]:
+    """A module docstring becomes an explanation ``Overview``; a public class's or function's
+    docstring a reference ``Summary``, followed by the function's code (docstring removed)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    examples = []
+    module_doc = ast.get_docstring(tree)
+    if module_doc:
+        spec = StubSpec(topic=f"The {module} module", kind="explanation", code="python")
+        examples.append(Example(doc, "docstring", kinds.get("explanation").section_prompt(spec, "Overview"),
+                                inspect.cleandoc(module_doc) + "\n"))
+    reference = kinds.get("reference")
+    for node, qualname in _public_definitions(tree, module):
+        docstring = ast.get_docstring(node)
+        if not docstring:
+            continue
+        is_class = isinstance(node, ast.ClassDef)
+        topic = f"The {qualname} class" if is_class else f"The {qualname}() function"
+        completion = inspect.cleandoc(docstring) + "\n"
+        code = None if is_class else _code_without_docstring(source, node)
+        if code:
+            completion += f"\n```python\n{code}\n```\n"
+        examples.append(Example(doc, "code" if code else "docstring",
+                                reference.section_prompt(StubSpec(topic=topic, kind="reference", code="python"),
+                                                         "Summary"), completion))
+    return examples
+
+
+def _public_definitions(tree: ast.AST, prefix: str) -> Iterator[tuple[ast.AST, str]]:
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            yield node, f"{prefix}.{node.name}"
+            if isinstance(node, ast.ClassDef):
+                yield from _public_definitions(node, f"{prefix}.{node.name}")
+
+
+def _code_without_docstring(source: str, node: ast.AST) -> str | None:
+    """The definition's source lines, dedented, without its docstring; ``None`` when too long."""
+    lines = source.splitlines()
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+    if node.end_lineno - first > MAX_SOURCE_LINES:
+        return None
+    docstring = node.body[0]
+    keep = lines[first:docstring.lineno - 1] + lines[docstring.end_lineno:node.end_lineno]
+    if not any(line.strip() for line in lines[docstring.end_lineno:node.end_lineno]):
+        return None  # nothing but the docstring
+    indent = min(len(line) - len(line.lstrip()) for line in keep if line.strip())
+    return "\n".join(line[indent:] for line in keep).strip("\n")
+
+
+def _module_name(rel: str) -> str:
+    return rel.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+
+
+def _read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8-sig", errors="replace")
+
+
+def _without_drafts(body: str) -> str:
+    """``body`` with every draft region cut out (markers included)."""
+    pieces, position = [], 0
+    for region in find_regions(body):
+        pieces.append(body[position:region.start])
+        position = region.end
+    return "".join(pieces) + body[position:]
+
+
+def _without_title(preamble: str) -> str:
+    """The preamble without its ``#`` title line(s)."""
+    pieces, position = [], 0
+    for heading in iter_headings(preamble):
+        if heading.level == 1:
+            pieces.append(preamble[position:heading.start])
+            position = heading.end
+    return "".join(pieces) + preamble[position:]
+
+
+def _without_heading(text: str, heading: str) -> str:
+    """An approved draft's text without its leading ``## heading`` line."""
+    first, _, rest = text.lstrip().partition("\n")
+    titles = [h.title for h in iter_headings(first + "\n")]
+    return rest if titles and titles[0].strip() == heading.strip() else text
+
+
+def _clean(content: str) -> str:
+    """A section body as a completion: no HTML comments, trimmed; empty when a draft marker is left."""
+    if BEGIN.search(content) or END in content:  # an unterminated draft: keep none of it
+        return ""
+    text = strip_comments(content).strip()
+    return text + "\n" if text else ""
