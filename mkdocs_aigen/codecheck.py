@@ -171,7 +171,8 @@ def _compile_python(code: str) -> ast.Module:
 
 def _describe_compile_error(exc: Exception) -> str:
     if isinstance(exc, SyntaxError):
-        return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        return f"{type(exc).__name__}: {exc.msg}{where}"
     if isinstance(exc, RecursionError):
         return "SyntaxError: sample is nested too deeply to compile"
     return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,424 @@
+"""The authoring loop: draft into sources, edits kept, regenerate, approve, status, safe writes.
+
+The drafting model is a fake deterministic generator here (pure logic); test_ci_gate.py drives the
+real tiny model and real MkDocs builds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mkdocs_aigen import cli
+from mkdocs_aigen.authoring import (
+    PageFile, ReviewStore, Source, SourceChangedError, approve_page, draft_pages, iter_feedback, load_pages,
+    page_status, sync,
+)
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.markers import BEGIN, END, digest_text, find_regions
+from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationResult
+from mkdocs_aigen.project import Project, Settings
+
+OUTLINE = ["Overview", "Steps", "Example", "Limits", "Troubleshooting"]
+STUB = """---
+title: Caching
+aigen:
+  topic: "How the parse cache works"
+  kind: how-to
+  sections: [Overview, Steps, Example, Limits, Troubleshooting]
+  code: python
+---
+# Caching
+
+The author's introduction, kept as written.
+
+## Troubleshooting
+
+Written by hand: clear the cache with `clear_cache()`.
+"""
+
+
+class FakeGenerator:
+    """Deterministic text from the prompt, seed and model version; valid Python for code."""
+
+    settings = DecodingSettings()
+
+    def __init__(self, model: FakeModel) -> None:
+        self.model = model
+
+    def generate(self, requests, progress=None):
+        self.model.calls += len(requests)
+        hook, self.model.during_generate = self.model.during_generate, None
+        if hook:  # the author saves the page while the model runs (once)
+            hook()
+        results = []
+        for request in requests:
+            tag = hashlib.sha256(f"{self.model.version}|{request.seed}|{request.prompt}".encode()).hexdigest()[:8]
+            if request.stop_at_fence:
+                text = f"value_{tag} = {self.model.version}\nprint(value_{tag})\n"
+            else:
+                text = f"Drafted text {tag} from model version {self.model.version}, explaining one part."
+            results.append(GenerationResult(text, 12, "eos"))
+        return results
+
+
+class FakeModel:
+    """A model handle (``digest``, ``generator``, ``quantize``); bump ``version`` to 'retrain' it."""
+
+    quantize = None
+
+    def __init__(self) -> None:
+        self.version, self.calls, self.during_generate = 1, 0, None
+
+    @property
+    def digest(self) -> str:
+        return f"sha256:fake-{self.version}"
+
+    @property
+    def generator(self) -> FakeGenerator:
+        return FakeGenerator(self)
+
+
+def write_site(root: Path, pages: dict[str, str | bytes], options: dict | None = None) -> Path:
+    """A site at ``root``: mkdocs.yml with the aigen plugin and ``pages`` under docs/."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = {"site_name": "t", "theme": {"name": "mkdocs"}, "plugins": [{"aigen": options or {}}]}
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    for name, content in pages.items():
+        path = root / "docs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return root / "mkdocs.yml"
+
+
+def fake_project(root: Path, model: FakeModel | None = None) -> Project:
+    project = Project(Settings(config_dir=root, docs_dir=root / "docs", cache_dir=root / ".aigen" / "cache"))
+    project.model = model or FakeModel()  # replaces the cached property: no model directory needed
+    return project
+
+
+def draft(project: Project, **flags):
+    files, errors = load_pages(project)
+    assert not errors
+    return list(draft_pages(project, ReviewStore(project.settings.work_dir), files, **flags))
+
+
+def page_file(project: Project, name: str = "guide.md") -> PageFile:
+    files, _ = load_pages(project, [name])
+    return files[0]
+
+
+def states(project: Project, name: str = "guide.md") -> dict[str, str]:
+    store = ReviewStore(project.settings.work_dir)
+    page = page_file(project, name).page
+    sync(store, page)
+    store.save()
+    return {row.heading: row.state for row in page_status(project, store, page)}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_bytes().decode("utf-8")
+    assert old in text
+    path.write_bytes(text.replace(old, new, 1).encode("utf-8"))
+
+
+def region_text(path: Path, section: str) -> str:
+    text = path.read_bytes().decode("utf-8-sig")
+    region = next(r for r in find_regions(text) if r.section == section)
+    return text[region.start:region.end]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_site(tmp_path, {"guide.md": STUB, "plain.md": "# Not a stub\n"})
+    return tmp_path
+
+
+def test_draft_writes_marked_sections_in_outline_order_around_authored_text(site: Path):
+    project = fake_project(site)
+    results = draft(project)
+    assert [(r.page, [h for h, _ in r.drafted]) for r in results] == [("guide.md", OUTLINE[:4])]
+    text = (site / "docs/guide.md").read_text(encoding="utf-8")
+    regions = find_regions(text)
+    assert [r.section for r in regions] == ["overview", "steps", "example", "limits"]
+    assert all(not r.edited and r.attrs["digest"] == digest_text(r.inner) for r in regions)
+    # the author's bytes are untouched: the head before the drafts and the hand-written section after them
+    assert text.startswith(STUB[:STUB.index("## Troubleshooting")])
+    assert text.endswith(STUB[STUB.index("## Troubleshooting"):])
+    assert text.index("## Limits") < text.index("## Troubleshooting")
+    # each draft is kept as generated, by digest, with its recorded code checks
+    store = ReviewStore(site / ".aigen")
+    example = next(r for r in regions if r.section == "example")
+    original = store.original(example.attrs["digest"])
+    assert original["text"] == example.inner and original["code"][0]["status"] == "ok"
+    assert (site / "docs/plain.md").read_text() == "# Not a stub\n"
+
+
+def test_second_draft_is_a_no_op_and_uses_the_cache(site: Path):
+    model = FakeModel()
+    draft(fake_project(site, model))
+    before, mtime = (site / "docs/guide.md").read_bytes(), (site / "docs/guide.md").stat().st_mtime_ns
+    calls = model.calls
+    results = draft(fake_project(site, model))
+    assert results[0].drafted == [] and results[0].redrafted == []
+    assert (site / "docs/guide.md").read_bytes() == before
+    assert (site / "docs/guide.md").stat().st_mtime_ns == mtime
+    # regenerate with unchanged weights: every draft comes back from the cache, identical
+    results = draft(fake_project(site, model), regenerate=True)
+    assert results[0].unchanged == OUTLINE[:4] and model.calls == calls
+    assert (site / "docs/guide.md").read_bytes() == before
+
+
+def test_every_state_and_its_transitions(site: Path):
+    project = fake_project(site)
+    path = site / "docs/guide.md"
+    assert states(project) == dict.fromkeys(OUTLINE[:4], "stub") | {"Troubleshooting": "authored"}
+    draft(project)
+    assert states(project) == dict.fromkeys(OUTLINE[:4], "drafted-unreviewed") | {"Troubleshooting": "authored"}
+    # edit a draft → edited; undo the edit → drafted again
+    inner = find_regions(path.read_text())[1].inner
+    edit(path, inner, inner + "\n\nThe author adds a caveat.")
+    assert states(project)["Steps"] == "edited-unreviewed"
+    edit(path, inner + "\n\nThe author adds a caveat.", inner)
+    assert states(project)["Steps"] == "drafted-unreviewed"
+    # approve → approved; delete the whole approved section → stub; draft again → drafted
+    approve_page(project, ReviewStore(site / ".aigen"), page_file(project), ["Overview"])
+    assert states(project)["Overview"] == "approved"
+    text = path.read_text()
+    edit(path, text[text.index("## Overview"):text.index("<!-- aigen:draft")], "")
+    assert states(project)["Overview"] == "stub"
+    draft(project)
+    assert states(project)["Overview"] == "drafted-unreviewed"
+    # delete a draft region (the author rejects it) → stub, and its record goes
+    edit(path, region_text(path, "limits"), "")
+    assert states(project)["Limits"] == "stub"
+    assert "limits" not in ReviewStore(site / ".aigen").entries("guide.md")
+
+
+def test_regenerate_replaces_unedited_drafts_in_place_and_never_edited_ones(site: Path):
+    model = FakeModel()
+    draft(fake_project(site, model))
+    path = site / "docs/guide.md"
+    steps = region_text(path, "steps")
+    edited_steps = steps.replace("Drafted text", "Reviewed and corrected text", 1)
+    edit(path, steps, edited_steps)
+    old = path.read_text()
+    model.version = 2  # retrained: new weights digest, new drafts
+    result = draft(fake_project(site, model), regenerate=True)[0]
+    assert [h for h, _ in result.redrafted] == ["Overview", "Example", "Limits"] and result.kept == ["Steps"]
+    new = path.read_text()
+    assert region_text(path, "steps") == edited_steps
+    # each unedited region was replaced where it stood; everything between regions is byte-identical
+    old_regions, new_regions = find_regions(old), find_regions(new)
+    assert [r.section for r in new_regions] == [r.section for r in old_regions]
+    gaps = lambda text, regs: [text[a.end:b.start] for a, b in zip([None, *regs], [*regs, None])
+                               if a is not None and b is not None] + [text[:regs[0].start], text[regs[-1].end:]]
+    assert gaps(new, new_regions) == gaps(old, old_regions)
+    assert "model version 2" in region_text(path, "overview")
+    # --discard-edits is the only way the edited draft is replaced
+    result = draft(fake_project(site, model), regenerate=True, discard_edits=True)[0]
+    assert [h for h, _ in result.redrafted] == ["Steps"]
+    assert "Reviewed and corrected" not in path.read_text()
+
+
+def test_approve_removes_markers_keeps_text_and_records_feedback(site: Path):
+    project = fake_project(site)
+    draft(project)
+    path = site / "docs/guide.md"
+    steps = find_regions(path.read_text())[1]
+    edit(path, steps.inner, steps.inner.replace("Drafted text", "Checked text", 1))
+    old = path.read_text()
+    store = ReviewStore(site / ".aigen")
+    result = approve_page(project, store, page_file(project), ["steps", "Example"])
+    assert result.approved == [("Steps", True), ("Example", False)]
+    chosen = [r for r in find_regions(old) if r.section in ("steps", "example")]
+    expected = old
+    for region in reversed(chosen):
+        expected = expected[:region.start] + region.inner + expected[region.end:]
+    assert path.read_text() == expected
+    records = {r["section"]: r for r in iter_feedback(site / ".aigen")}
+    assert set(records) == {"steps", "example"}
+    steps_record = records["steps"]
+    assert steps_record["draft"] == steps.inner and "Checked text" in steps_record["approved"]
+    assert steps_record["edited"] is True and steps_record["how"] == "approve"
+    assert steps_record["topic"] == "How the parse cache works" and steps_record["kind"] == "how-to"
+    assert steps_record["draft_digest"] == steps.attrs["digest"] != steps_record["approved_digest"]
+    assert records["example"]["draft"] == records["example"]["approved"] and not records["example"]["edited"]
+    state = json.loads((site / ".aigen/review-state.json").read_text())["pages"]["guide.md"]
+    assert state["steps"]["state"] == "approved" and state["overview"]["state"] == "drafted"
+    # nothing else to approve under those names; the rest still await review
+    with pytest.raises(AigenError, match=r"guide.md: --section 'Steps': no draft .*Overview, Limits"):
+        approve_page(project, ReviewStore(site / ".aigen"), page_file(project), ["Steps"])
+
+
+def test_deleting_markers_by_hand_is_approval_recorded_once(site: Path):
+    project = fake_project(site)
+    draft(project)
+    path = site / "docs/guide.md"
+    region = region_text(path, "limits")
+    inner = find_regions(region)[0].inner
+    edit(path, region, inner + " The author's last word.")
+    assert states(project)["Limits"] == "approved"
+    for _ in range(2):  # any later command: no second record
+        states(project)
+        draft(project)
+    records = list(iter_feedback(site / ".aigen"))
+    assert len(records) == 1 and records[0]["how"] == "markers-removed"
+    assert records[0]["draft"] == inner and records[0]["approved"].endswith("The author's last word.")
+
+
+def test_crlf_and_bom_round_trip_byte_for_byte(tmp_path: Path):
+    original = codecs.BOM_UTF8 + STUB.replace("\n", "\r\n").encode("utf-8")
+    write_site(tmp_path, {"guide.md": original})
+    project = fake_project(tmp_path)
+    path = tmp_path / "docs/guide.md"
+    draft(project)
+    drafted = path.read_bytes()
+    assert drafted.startswith(codecs.BOM_UTF8) and drafted.count(b"\n") == drafted.count(b"\r\n")
+    assert drafted.count(b"<!-- aigen:draft") == 4
+    draft(project, regenerate=True)
+    assert path.read_bytes() == drafted
+    # approving every draft removes exactly the marker lines (each with its CRLF)
+    approve_page(project, ReviewStore(tmp_path / ".aigen"), page_file(project))
+    approved = path.read_bytes()
+    expected = b"".join(line for line in drafted.splitlines(keepends=True)
+                        if not line.startswith((b"<!-- aigen:draft", END.encode())))
+    assert approved == expected
+    assert approved.startswith(original[:original.index(b"## Troubleshooting")])
+    assert approved.endswith(original[original.index(b"## Troubleshooting"):])
+
+
+def test_page_changed_on_disk_while_drafting_is_not_written(site: Path):
+    model = FakeModel()
+    path = site / "docs/guide.md"
+    model.during_generate = lambda: edit(path, "kept as written.", "kept as written, and saved mid-draft.")
+    project = fake_project(site, model)
+    files, _ = load_pages(project)
+    with pytest.raises(SourceChangedError, match=r"guide.md: changed on disk .* not written"):
+        list(draft_pages(project, ReviewStore(site / ".aigen"), files))
+    assert path.read_text() == STUB.replace("kept as written.", "kept as written, and saved mid-draft.")
+
+
+def test_source_write_refuses_a_file_changed_since_read(tmp_path: Path):
+    path = tmp_path / "page.md"
+    path.write_bytes(b"one\r\n")
+    source = Source.read(path)
+    path.write_bytes(b"one\r\ntwo\r\n")
+    with pytest.raises(SourceChangedError):
+        source.write("three\r\n")
+    assert path.read_bytes() == b"one\r\ntwo\r\n"
+    assert Source.read(path).write("four\r\n").raw == b"four\r\n" == path.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name != "page.md"]  # no temp file left behind
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(AigenError, match=r"page.md: not UTF-8"):
+        Source.read(path)
+
+
+def test_a_draft_missing_between_existing_ones_is_inserted_between_them(site: Path):
+    project = fake_project(site)
+    draft(project)
+    path = site / "docs/guide.md"
+    edit(path, region_text(path, "steps"), "")  # rejected; the next draft fills the gap again
+    draft(project)
+    text = path.read_text()
+    assert len(BEGIN.findall(text)) == len(find_regions(text)) == text.count(END) == 4
+    assert [r.section for r in find_regions(text)] == ["overview", "steps", "example", "limits"]
+
+
+def test_a_draft_whose_heading_was_removed_is_not_drafted_twice(site: Path):
+    project = fake_project(site)
+    draft(project)
+    path = site / "docs/guide.md"
+    edit(path, "## Steps\n", "")
+    before = path.read_text()
+    assert draft(project)[0].drafted == []
+    assert path.read_text() == before
+
+
+def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(cli, "SUBCOMMANDS", {k: v for k, v in cli.SUBCOMMANDS.items()
+                                             if v[0] == "mkdocs_aigen.authoring_cli"})
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fake_cli_model(monkeypatch) -> FakeModel:
+    """The CLI's Project drafts with the fake model (CLI logic only; see test_ci_gate for the real one)."""
+    model = FakeModel()
+    monkeypatch.setattr(Project, "model", property(lambda self: model))
+    return model
+
+
+def test_cli_draft_status_approve(site: Path, monkeypatch, capsys, fake_cli_model):
+    config = str(site / "mkdocs.yml")
+    code, out, _ = run_cli(monkeypatch, capsys, "draft", "-f", config)
+    assert code == 0
+    assert out.splitlines()[0] == ("guide.md: drafted Overview (generated), Steps (generated), "
+                                   "Example (generated), Limits (generated)")
+    code, out, _ = run_cli(monkeypatch, capsys, "status", "-f", config, "--fail-on-unreviewed")
+    assert code == 1
+    assert "  Example          drafted-unreviewed  python ok" in out
+    assert "  Troubleshooting  authored" in out
+    assert out.splitlines()[-1].startswith("4 section(s) await review on 1 page(s)")
+    monkeypatch.chdir(site)
+    code, out, _ = run_cli(monkeypatch, capsys, "approve", "-f", config, "docs/guide.md")
+    assert (code, out) == (0, "guide.md: approved Overview, Steps, Example, Limits; feedback in .aigen/feedback/\n")
+    code, out, _ = run_cli(monkeypatch, capsys, "status", "-f", config, "--json", "--fail-on-unreviewed")
+    report = json.loads(out)
+    assert code == 0 and report["awaiting_review"] == 0
+    assert report["totals"] == {"approved": 4, "authored": 1}
+    assert report["pages"][0]["sections"][2] == {"heading": "Example", "section": "example", "state": "approved",
+                                                 "code": []}
+    code, out, _ = run_cli(monkeypatch, capsys, "approve", "-f", config, "guide.md")
+    assert (code, out) == (0, "guide.md: no drafts awaiting review\n")
+
+
+def test_cli_draft_conflict_exits_1_with_one_line(site: Path, monkeypatch, capsys, fake_cli_model):
+    path = site / "docs/guide.md"
+    fake_cli_model.during_generate = lambda: edit(path, "# Caching", "# Caching (saved meanwhile)")
+    code, out, err = run_cli(monkeypatch, capsys, "draft", "-f", str(site / "mkdocs.yml"), "guide.md")
+    assert code == 1 and out == ""
+    assert err.strip().count("\n") == 0 and str(path) in err and "changed on disk" in err
+    assert "aigen:draft" not in path.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["approve", "missing.md"], "missing.md: no such page under"),
+    (["approve", "plain.md"], "plain.md: not a stub page"),
+    (["draft", "guide.md", "plain.md"], "plain.md: not a stub page"),
+    (["approve", "guide.md", "--section", "Nope"], "guide.md: --section 'Nope': no draft"),
+])
+def test_cli_bad_input_is_one_line_exit_2(site: Path, monkeypatch, capsys, argv, message):
+    code, out, err = run_cli(monkeypatch, capsys, argv[0], "-f", str(site / "mkdocs.yml"), *argv[1:])
+    assert code == 2 and out == ""
+    assert err.startswith(f"mkdocs-aigen {argv[0]}: error: {message}") and err.count("\n") == 1
+
+
+def test_cli_reports_bad_front_matter_and_goes_on(site: Path, monkeypatch, capsys):
+    (site / "docs/bad.md").write_text("---\naigen: {kind: how-to}\n---\n")
+    code, out, err = run_cli(monkeypatch, capsys, "status", "-f", str(site / "mkdocs.yml"))
+    assert code == 2 and "guide.md (Caching)" in out
+    assert err == "mkdocs-aigen status: error: bad.md: aigen.topic: is required; add 'topic: \"...\"' under 'aigen:'\n"
+
+
+def test_corrupt_review_state_is_a_one_line_error(site: Path):
+    (site / ".aigen").mkdir()
+    (site / ".aigen/review-state.json").write_text("{not json")
+    with pytest.raises(AigenError, match=r"review-state.json: unreadable review state .*delete it"):
+        ReviewStore(site / ".aigen")
+
+
+def test_writes_are_atomic_and_keep_permissions(site: Path):
+    path = site / "docs/guide.md"
+    os.chmod(path, 0o640)
+    draft(fake_project(site))
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in path.parent.iterdir()) == ["guide.md", "plain.md"]
