@@ -29,16 +29,24 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+THINGS = ("cache", "config", "layer", "schema", "secret", "plugin", "server", "theme", "index", "draft")
+
+
+def section(verb: str, thing: str) -> str:
+    """A patterned how-to section the tiny model has not seen: learnable, and shared by both splits."""
+    return (f"To {verb} the {thing}, call `{verb}_{thing}()` and pass the path of the {thing} file.\n\n"
+            f"```python\nfrom tidy import {verb}_{thing}\n\n{verb}_{thing}(\"{thing}.toml\")\n```\n\n"
+            f"The {thing} is {verb}ed in place; nothing else changes.\n")
+
+
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory) -> Path:
-    """A small corpus of Markdown-ish sections in the shape of the plugin's prompts."""
-    examples = []
-    for index, topic in enumerate(TOPICS):
-        text = SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)]
-        for part, section in enumerate(text.split("\n## ")[1:]):
-            heading, _, body = section.partition("\n")
-            examples.append(Example(f"page:{index}.md", "page", f"# {topic}\n\n*How-to guide*\n\n## {heading}\n\n",
-                                    body.strip() + "\n"))
+    """A small corpus in the shape of the plugin's prompts: 10 pages of 4 sections."""
+    examples = [
+        Example(f"page:{thing}.md", "page", f"# Working with the {thing}\n\n*How-to guide*\n\n## {verb.title()} it\n\n",
+                section(verb, thing))
+        for thing in THINGS for verb in ("load", "save", "check", "clear")
+    ]
     out = tmp_path_factory.mktemp("corpus")
     build_corpus(examples, out, validation_fraction=0.25)
     return out
