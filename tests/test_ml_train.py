@@ -10,12 +10,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from mkdocs_aigen.errors import AigenError  # noqa: E402
 from mkdocs_aigen.ml import train as train_cli  # noqa: E402
 from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest  # noqa: E402
 from mkdocs_aigen.ml.corpus import Example, build_corpus, read_examples  # noqa: E402
 from mkdocs_aigen.ml.loop import evaluate  # noqa: E402
 from mkdocs_aigen.ml.tiny import SAMPLE_TEXTS  # noqa: E402
-from mkdocs_aigen.ml.train import FineTuneSettings, LoraSettings, encode_examples, fine_tune  # noqa: E402
+from mkdocs_aigen.ml.train import FineTuneSettings, LoraSettings, encode_examples, fine_tune, train_config  # noqa: E402
 
 TOPICS = ("Install the tool", "Configure the plugin", "Read a file", "Write a plugin", "Run the tests",
           "Build the site", "Cache drafts", "Review drafts")
@@ -56,6 +57,20 @@ def settings(base: Path, out: Path, **changes) -> FineTuneSettings:
     fast = dict(base_dir=base, out_dir=out, seq_len=64, batch_tokens=256, max_steps=6, lr=3e-3, eval_every=3,
                 progress=False)
     return FineTuneSettings(**{**fast, **changes})
+
+
+def test_train_config_fits_the_corpus_and_the_bounds(tmp_path):
+    base = FineTuneSettings(base_dir=tmp_path, out_dir=tmp_path / "out", seq_len=512, batch_tokens=4096)
+    config = train_config(base, train_tokens=20_001, val_tokens=300)
+    assert config.seq_len == 299 and config.batch_tokens == 13 * 299  # windows no longer than validation
+    assert config.max_steps == 3 * 6 and config.max_minutes is None  # 66 windows, 13 a step: 3 epochs
+    timed = train_config(dataclasses.replace(base, max_minutes=3), 20_001, 300)
+    assert timed.max_steps is None and timed.max_minutes == 3
+    both = train_config(dataclasses.replace(base, max_minutes=3, epochs=1), 20_001, 300)
+    assert (both.max_steps, both.max_minutes) == (6, 3)
+    assert train_config(base, 20_001, 300, max_positions=128).seq_len == 128
+    with pytest.raises(AigenError, match="too small"):
+        train_config(base, 20_001, 10)
 
 
 def test_prompt_tokens_are_masked(tiny_model_dir):

@@ -42,8 +42,10 @@ def _usable_cpus() -> int:
     return max(1, count or 1)
 
 
-def _cap_cpu_threads(torch: Any) -> None:
+def _cap_cpu_threads() -> None:
     """Keep torch's intra-op threads within the usable CPUs, unless the user set them."""
+    import torch
+
     if "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
         return
     usable = _usable_cpus()
@@ -73,7 +75,8 @@ class TransformersGenerator:
 
     Each request gets its own seeded sampler, logits processors and text-based stop, so its
     text does not depend on which requests share its batch (up to float noise in the batched
-    forward pass).
+    forward pass). ``min_new_tokens`` suppresses EOS only: heading and fence stops apply at any
+    length, since the returned text must never contain them.
     """
 
     def __init__(
@@ -85,8 +88,6 @@ class TransformersGenerator:
         device: str | None = None,
         quantize: str | None = None,
     ) -> None:
-        import torch
-
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self.settings = settings
@@ -95,7 +96,7 @@ class TransformersGenerator:
         self.model, self.tokenizer = load_causal_lm(model_dir, device=device, quantize=quantize)
         self.device = self.model.get_input_embeddings().weight.device
         if self.device.type == "cpu":
-            _cap_cpu_threads(torch)
+            _cap_cpu_threads()
         config = self.model.config
         self.context_length = getattr(config, "max_position_embeddings", None) or min(
             self.tokenizer.model_max_length, 2048
@@ -141,7 +142,7 @@ class TransformersGenerator:
 
         settings = self.settings
         max_new = min(request.max_new_tokens or settings.max_new_tokens, self.context_length - 1)
-        prompt_ids = self.tokenizer(request.prompt)["input_ids"] or [self.pad_id]
+        prompt_ids = self.tokenizer(request.prompt, verbose=False)["input_ids"] or [self.pad_id]
         prompt_ids = prompt_ids[-(self.context_length - max_new) :]
         processors: list[Any] = []
         if settings.min_new_tokens and self.eos_ids:

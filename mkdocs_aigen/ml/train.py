@@ -19,6 +19,7 @@ import math
 import platform
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -73,6 +74,7 @@ class FineTuneSettings:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    digest_memo: Path | None = None  # weights_digest's memo file, so unchanged weights are not re-hashed
 
     @property
     def learning_rate(self) -> float:
@@ -102,10 +104,10 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
     if not corpus_digest:
         raise SiteCorpusError(f"{Path(corpus_dir) / STATS}: no corpus here; "
                               f"run 'mkdocs-aigen corpus'")
-    base_digest = weights_digest(base_dir)
+    base_digest = weights_digest(base_dir, memo_file=settings.digest_memo)
     if reuse:
-        card = _reusable_card(out_dir, corpus_digest, base_digest)
-        if card is not None:
+        card = read_model_card(out_dir) if any(out_dir.glob("*.safetensors")) else {}
+        if card.get("corpus_digest") == corpus_digest and card.get("base_digest") == base_digest:
             return FineTuneOutcome(out_dir, card, reused=True)
     if base_dir.resolve() == out_dir.resolve():
         raise TrainingError(f"{out_dir}: the base model and the output are the same directory; "
@@ -226,18 +228,9 @@ def _with_lora(model: Any, lora: LoraSettings, seed: int) -> Any:
     torch.manual_seed(seed)  # the adapters' initial weights
     config = LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                         target_modules="all-linear", task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
-
-
-def _reusable_card(out_dir: Path, corpus_digest: str, base_digest: str) -> dict | None:
-    """``out_dir``'s card when it was trained on this corpus from this base, else ``None``."""
-    try:
-        card = read_model_card(out_dir)
-        weights_digest(out_dir)  # the weights are still there
-    except ModelDirError:
-        return None
-    same = card.get("corpus_digest") == corpus_digest and card.get("base_digest") == base_digest
-    return card if same else None
+    with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
+        warnings.simplefilter("ignore", FutureWarning)
+        return get_peft_model(model, config)
 
 
 def _prepare_checkpoints(checkpoint_dir: Path, identity: dict, fresh: bool) -> list[str]:
@@ -331,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
         seq_len=args.seq_len, batch_tokens=args.batch_tokens, epochs=args.epochs, max_steps=args.max_steps,
         max_minutes=args.max_minutes, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
         patience=args.patience, seed=args.seed, device=args.device, progress=args.progress,
+        digest_memo=settings.work_dir / "weights-digest.json",
     )
     outcome = fine_tune(corpus_dir(settings), options, reuse=args.reuse, fresh=args.fresh)
     for note in outcome.notes:

@@ -1,0 +1,27 @@
+"""A scripted generator for unit tests of pure drafting logic (never used where a test claims end to end)."""
+
+from __future__ import annotations
+
+from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationResult
+
+
+class ScriptedGenerator:
+    """Answers each request with ``script(request)``; records every request it saw."""
+
+    def __init__(self, script):
+        self.script = script
+        self.settings = DecodingSettings()
+        self.requests = []
+
+    def generate(self, requests, progress=None):
+        self.requests.extend(requests)
+        return [GenerationResult(self.script(r), 5, "heading") for r in requests]
+
+
+class FakeModel:
+    """Stands in for :class:`mkdocs_aigen.drafting.ModelHandle`."""
+
+    def __init__(self, script, digest="sha256:fake"):
+        self.generator = ScriptedGenerator(script)
+        self.digest = digest
+        self.quantize = None

@@ -1,0 +1,72 @@
+"""Tier 1: the drafting engine with a scripted generator (pure logic: cache, seeds, guards, retries)."""
+
+from __future__ import annotations
+
+from fakes import FakeModel
+
+from mkdocs_aigen.cache import DraftCache
+from mkdocs_aigen.drafting import Drafter, DraftSettings, SectionJob, clean_prose, derive_seed
+from mkdocs_aigen.frontmatter import StubSpec
+from mkdocs_aigen.kinds import KindLibrary
+
+KINDS = KindLibrary()
+
+
+def job(heading="Example", page="p.md", topic="Caching", code="python"):
+    return SectionJob(page, StubSpec(topic, code=code), KINDS.get("how-to"), heading)
+
+
+def scripted(code_answers):
+    """Prose is always fine; code samples come from ``code_answers`` in order."""
+    answers = iter(code_answers)
+    return FakeModel(lambda r: next(answers) if r.stop_at_fence else "Some useful prose about the cache.")
+
+
+def test_broken_code_is_resampled_and_marked_ok(tmp_path):
+    model = scripted(["def f(:\n", "print('ok')"])
+    drafter = Drafter(DraftCache(tmp_path), DraftSettings(code_retries=2), model)
+    draft = drafter.generate([job()])[job()]
+    assert draft.code == [{"status": "ok", "error": None, "language": "python", "attempts": 2}]
+    assert draft.text.endswith("```python\nprint('ok')\n```")
+    seeds = [r.seed for r in model.generator.requests if r.stop_at_fence]
+    assert len(seeds) == 2 and seeds[0] != seeds[1]
+
+
+def test_still_broken_code_is_kept_and_marked_invalid(tmp_path):
+    model = FakeModel(lambda r: "def f(:" if r.stop_at_fence else "Prose here for the reader.")
+    draft = Drafter(None, DraftSettings(code_retries=3), model).generate([job()])[job()]
+    assert draft.code[0]["status"] == "invalid" and draft.code[0]["attempts"] == 4
+    assert "SyntaxError" in draft.code[0]["error"]
+
+
+def test_degenerate_prose_is_resampled(tmp_path):
+    answers = iter(["spam spam spam spam spam spam spam spam spam spam spam spam spam spam spam spam",
+                    "A readable paragraph about caching renders."])
+    model = FakeModel(lambda r: next(answers))
+    draft = Drafter(None, DraftSettings(), model).generate([job("Overview")])[job("Overview")]
+    assert "readable paragraph" in draft.text and len(model.generator.requests) == 2
+
+
+def test_cache_hit_skips_generation_and_key_covers_inputs(tmp_path):
+    model = scripted(["print('ok')"])
+    cache = DraftCache(tmp_path)
+    drafter = Drafter(cache, DraftSettings(), model)
+    drafter.generate([job()])
+    found, misses = drafter.lookup([job(), job("Steps")])
+    assert list(found) == [job()] and misses == [job("Steps")] and found[job()].origin == "cache"
+    keys = {drafter.key(job()), drafter.key(job(topic="Other")), drafter.key(job(code="yaml")),
+            Drafter(cache, DraftSettings(seed=1), model).key(job()),
+            Drafter(cache, DraftSettings(), FakeModel(None, digest="sha256:new")).key(job())}
+    assert len(keys) == 5
+
+
+def test_seeds_do_not_depend_on_batch_mates():
+    assert derive_seed(0, "Caching", "Example", "prose", 0) == derive_seed(0, "Caching", "Example", "prose", 0)
+    assert derive_seed(0, "Caching", "Example", "prose", 0) != derive_seed(0, "Caching", "Example", "prose", 1)
+
+
+def test_clean_prose_removes_html_comments_fences_and_raw_html():
+    text = 'Intro <script>x</script> and `a<b` <!-- /aigen:draft -->\n\n```python\ncode\n```\nafter'
+    cleaned = clean_prose(text)
+    assert "<script" not in cleaned and "&lt;script>" in cleaned and "`a<b`" in cleaned
+    assert "aigen:draft" not in cleaned and "```" not in cleaned and "after" not in cleaned
