@@ -22,8 +22,8 @@ from mkdocs_aigen.authoring import (
 )
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import BEGIN, END, digest_text, find_regions
-from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationResult
 from mkdocs_aigen.project import Project, Settings
+from fakes import FakeModel
 
 OUTLINE = ["Overview", "Steps", "Example", "Limits", "Troubleshooting"]
 STUB = """---
@@ -44,45 +44,35 @@ Written by hand: clear the cache with `clear_cache()`.
 """
 
 
-class FakeGenerator:
-    """Deterministic text from the prompt, seed and model version; valid Python for code."""
-
-    settings = DecodingSettings()
-
-    def __init__(self, model: FakeModel) -> None:
-        self.model = model
-
-    def generate(self, requests, progress=None):
-        self.model.calls += len(requests)
-        hook, self.model.during_generate = self.model.during_generate, None
-        if hook:  # the author saves the page while the model runs (once)
-            hook()
-        results = []
-        for request in requests:
-            tag = hashlib.sha256(f"{self.model.version}|{request.seed}|{request.prompt}".encode()).hexdigest()[:8]
-            if request.stop_at_fence:
-                text = f"value_{tag} = {self.model.version}\nprint(value_{tag})\n"
-            else:
-                text = f"Drafted text {tag} from model version {self.model.version}, explaining one part."
-            results.append(GenerationResult(text, 12, "eos"))
-        return results
+def fake_model() -> FakeModel:
+    """Prose, and valid Python for code samples, that depend on the prompt, the seed and the weights."""
+    model = FakeModel(lambda request: _scripted(model, request), digest="sha256:fake-1")
+    return model
 
 
-class FakeModel:
-    """A model handle (``digest``, ``generator``, ``quantize``); bump ``version`` to 'retrain' it."""
+def _scripted(model: FakeModel, request) -> str:
+    tag = hashlib.sha256(f"{model.digest}|{request.seed}|{request.prompt}".encode()).hexdigest()[:8]
+    if request.stop_at_fence:
+        return f"value_{tag} = 1\nprint(value_{tag})\n"
+    return f"Drafted text {tag} from weights {model.digest}, explaining one part."
 
-    quantize = None
 
-    def __init__(self) -> None:
-        self.version, self.calls, self.during_generate = 1, 0, None
+def retrain(model: FakeModel) -> None:
+    """New weights: a new digest, hence new cache keys and new drafts."""
+    model.digest += "+"
 
-    @property
-    def digest(self) -> str:
-        return f"sha256:fake-{self.version}"
 
-    @property
-    def generator(self) -> FakeGenerator:
-        return FakeGenerator(self)
+def save_meanwhile(model: FakeModel, path: Path, old: str, new: str) -> None:
+    """The author saves ``path`` while the model is generating."""
+    script = model.generator.script
+
+    def once(request):
+        if model.generator.script is once:
+            model.generator.script = script
+            edit(path, old, new)
+        return script(request)
+
+    model.generator.script = once
 
 
 def write_site(root: Path, pages: dict[str, str | bytes], options: dict | None = None) -> Path:
@@ -99,7 +89,7 @@ def write_site(root: Path, pages: dict[str, str | bytes], options: dict | None =
 
 def fake_project(root: Path, model: FakeModel | None = None) -> Project:
     project = Project(Settings(config_dir=root, docs_dir=root / "docs", cache_dir=root / ".aigen" / "cache"))
-    project.model = model or FakeModel()  # replaces the cached property: no model directory needed
+    project.model = model or fake_model()  # replaces the cached property: no model directory needed
     return project
 
 
@@ -161,17 +151,17 @@ def test_draft_writes_marked_sections_in_outline_order_around_authored_text(site
 
 
 def test_second_draft_is_a_no_op_and_uses_the_cache(site: Path):
-    model = FakeModel()
+    model = fake_model()
     draft(fake_project(site, model))
     before, mtime = (site / "docs/guide.md").read_bytes(), (site / "docs/guide.md").stat().st_mtime_ns
-    calls = model.calls
+    calls = len(model.generator.requests)
     results = draft(fake_project(site, model))
     assert results[0].drafted == [] and results[0].redrafted == []
     assert (site / "docs/guide.md").read_bytes() == before
     assert (site / "docs/guide.md").stat().st_mtime_ns == mtime
     # regenerate with unchanged weights: every draft comes back from the cache, identical
     results = draft(fake_project(site, model), regenerate=True)
-    assert results[0].unchanged == OUTLINE[:4] and model.calls == calls
+    assert results[0].unchanged == OUTLINE[:4] and len(model.generator.requests) == calls
     assert (site / "docs/guide.md").read_bytes() == before
 
 
@@ -202,14 +192,14 @@ def test_every_state_and_its_transitions(site: Path):
 
 
 def test_regenerate_replaces_unedited_drafts_in_place_and_never_edited_ones(site: Path):
-    model = FakeModel()
+    model = fake_model()
     draft(fake_project(site, model))
     path = site / "docs/guide.md"
     steps = region_text(path, "steps")
     edited_steps = steps.replace("Drafted text", "Reviewed and corrected text", 1)
     edit(path, steps, edited_steps)
     old = path.read_text()
-    model.version = 2  # retrained: new weights digest, new drafts
+    retrain(model)
     result = draft(fake_project(site, model), regenerate=True)[0]
     assert [h for h, _ in result.redrafted] == ["Overview", "Example", "Limits"] and result.kept == ["Steps"]
     new = path.read_text()
@@ -220,7 +210,7 @@ def test_regenerate_replaces_unedited_drafts_in_place_and_never_edited_ones(site
     gaps = lambda text, regs: [text[a.end:b.start] for a, b in zip([None, *regs], [*regs, None])
                                if a is not None and b is not None] + [text[:regs[0].start], text[regs[-1].end:]]
     assert gaps(new, new_regions) == gaps(old, old_regions)
-    assert "model version 2" in region_text(path, "overview")
+    assert f"from weights {model.digest}," in region_text(path, "overview")
     # --discard-edits is the only way the edited draft is replaced
     result = draft(fake_project(site, model), regenerate=True, discard_edits=True)[0]
     assert [h for h, _ in result.redrafted] == ["Steps"]
@@ -295,9 +285,9 @@ def test_crlf_and_bom_round_trip_byte_for_byte(tmp_path: Path):
 
 
 def test_page_changed_on_disk_while_drafting_is_not_written(site: Path):
-    model = FakeModel()
+    model = fake_model()
     path = site / "docs/guide.md"
-    model.during_generate = lambda: edit(path, "kept as written.", "kept as written, and saved mid-draft.")
+    save_meanwhile(model, path, "kept as written.", "kept as written, and saved mid-draft.")
     project = fake_project(site, model)
     files, _ = load_pages(project)
     with pytest.raises(SourceChangedError, match=r"guide.md: changed on disk .* not written"):
@@ -352,7 +342,7 @@ def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def fake_cli_model(monkeypatch) -> FakeModel:
     """The CLI's Project drafts with the fake model (CLI logic only; see test_ci_gate for the real one)."""
-    model = FakeModel()
+    model = fake_model()
     monkeypatch.setattr(Project, "model", property(lambda self: model))
     return model
 
@@ -383,7 +373,7 @@ def test_cli_draft_status_approve(site: Path, monkeypatch, capsys, fake_cli_mode
 
 def test_cli_draft_conflict_exits_1_with_one_line(site: Path, monkeypatch, capsys, fake_cli_model):
     path = site / "docs/guide.md"
-    fake_cli_model.during_generate = lambda: edit(path, "# Caching", "# Caching (saved meanwhile)")
+    save_meanwhile(fake_cli_model, path, "# Caching", "# Caching (saved meanwhile)")
     code, out, err = run_cli(monkeypatch, capsys, "draft", "-f", str(site / "mkdocs.yml"), "guide.md")
     assert code == 1 and out == ""
     assert err.strip().count("\n") == 0 and str(path) in err and "changed on disk" in err

@@ -4,6 +4,7 @@ no byte the author wrote or edited is ever lost, changed or moved, and markers s
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -14,9 +15,10 @@ from hypothesis import strategies as st
 from mkdocs_aigen.authoring import (
     ReviewStore, approve_page, draft_pages, iter_feedback, load_pages, page_status, sync,
 )
+from mkdocs_aigen.kinds import KindLibrary
 from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
 from mkdocs_aigen.stubs import discover
-from test_authoring import FakeModel, fake_project, write_site
+from test_authoring import fake_model, fake_project, retrain, write_site
 
 PAGES = {
     "guide.md": """---
@@ -42,6 +44,8 @@ aigen: {topic: "Layers", kind: explanation, code: none}
 AUTHOR_OPS = ("edit", "write", "reject", "unmark")
 TOOL_OPS = ("draft", "regenerate", "approve", "approve_section", "retrain", "build", "status")
 _LINE_START = re.compile(r"(?m)^(?=#)")
+KINDS = KindLibrary()  # templates compile once for all examples
+RAM_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # fsync-heavy writes, 200 sites
 
 
 def author_atoms(text: str) -> list[str]:
@@ -100,11 +104,13 @@ def author_step(op: str, text: str, index: int, step: int, nl: str) -> str:
 )
 def test_no_author_byte_is_ever_lost(steps, crlf, bom):
     nl = "\r\n" if crlf else "\n"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=RAM_DIR) as tmp:
         root = Path(tmp)
         write_site(root, {name: (codecs.BOM_UTF8 if bom else b"") + text.replace("\n", nl).encode()
                           for name, text in PAGES.items()})
-        model = FakeModel()
+        model = fake_model()
+        project = fake_project(root, model)
+        project.kinds = KINDS
         approvals = set()
         for step, (op, index, name) in enumerate(steps):
             path = root / "docs" / name
@@ -113,11 +119,10 @@ def test_no_author_byte_is_ever_lost(steps, crlf, bom):
             if op in AUTHOR_OPS:
                 path.write_bytes(raw[:len(raw) - len(before.encode())] + author_step(op, before, index, step, nl).encode())
                 continue
-            project = fake_project(root, model)
             store = ReviewStore(root / ".aigen")
             atoms = author_atoms(before)
             if op == "retrain":
-                model.version += 1
+                retrain(model)
             elif op in ("draft", "regenerate"):
                 files, _ = load_pages(project)
                 list(draft_pages(project, store, files, regenerate=op == "regenerate"))

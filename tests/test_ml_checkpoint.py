@@ -60,7 +60,7 @@ def test_digest_memo_skips_unchanged_files(model_copy: Path, monkeypatch):
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     hashed: list[Path] = []
     real_hash = checkpoint._hash_file
-    monkeypatch.setattr(checkpoint, "_hash_file", lambda path: hashed.append(path) or real_hash(path))
+    monkeypatch.setattr(checkpoint, "_hash_file", lambda p: hashed.append(p) or real_hash(p))
     assert weights_digest(model_copy) == before
     assert hashed == []
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
@@ -103,7 +103,11 @@ def test_pytorch_bin_only_dir_is_rejected(model_copy: Path):
 
 @pytest.mark.parametrize(
     ("remove", "message"),
-    [("config.json", "no config.json"), ("tokenizer*", "no tokenizer files"), ("*", "does not exist")],
+    [
+        ("config.json", "no config.json"),
+        ("tokenizer*", "no tokenizer files"),
+        ("*", "does not exist"),
+    ],
 )
 def test_incomplete_model_dir_is_rejected(model_copy: Path, remove: str, message: str):
     if remove == "*":

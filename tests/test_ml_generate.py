@@ -36,7 +36,7 @@ def test_truncate_at_heading_ignores_non_headings_and_fenced_lines():
     assert truncate_at_heading("#hashtag\n##nospace\n####### seven\n    ## code\n", 6) is None
     assert truncate_at_heading("Text ## inline\n", 2) is None
     fenced = "Run:\n```python\n# comment\n## not a heading\n```\nAfter\n## Real\n"
-    assert truncate_at_heading(fenced, 2) == "Run:\n```python\n# comment\n## not a heading\n```\nAfter\n"
+    assert truncate_at_heading(fenced, 2) == fenced[: fenced.index("## Real")]
     tilde = "~~~\n## inside\n```\n## still inside\n~~~\n# out\n"
     assert truncate_at_heading(tilde, 1) == "~~~\n## inside\n```\n## still inside\n~~~\n"
     assert truncate_at_heading("```\n# never closed\n", 1) is None
@@ -63,7 +63,10 @@ def test_close_open_fences():
     assert open_fence("``` has`tick\n") is None  # backtick info string may not hold backticks
 
 
-@given(st.lists(st.sampled_from(["```", "~~~", "`", "#", "## ", " ", "\n", "a", "python"])).map("".join))
+MARKDOWN_PIECES = ["```", "~~~", "`", "#", "## ", " ", "\n", "a", "py"]
+
+
+@given(st.lists(st.sampled_from(MARKDOWN_PIECES)).map("".join))
 def test_stop_helpers_properties(text: str):
     closed = close_open_fences(text)
     assert closed.startswith(text) and open_fence(closed) is None
@@ -109,8 +112,12 @@ def sampler(tiny_model_dir: Path) -> TransformersGenerator:
     return TransformersGenerator(tiny_model_dir, SAMPLED, batch_size=2, device="cpu")
 
 
-def _requests(**options) -> list[GenerationRequest]:
-    return [GenerationRequest(prompt, seed=i, **options) for i, prompt in enumerate(PROMPTS)]
+def _requests(seed_offset: int = 0, **options) -> list[GenerationRequest]:
+    return [GenerationRequest(p, seed=seed_offset + i, **options) for i, p in enumerate(PROMPTS)]
+
+
+def _for_seeds(generator, prompt: str, seeds: range, **options):
+    return generator.generate([GenerationRequest(prompt, seed, **options) for seed in seeds])
 
 
 def test_batched_results_match_solo_runs_in_request_order(sampler, tiny_model_dir: Path):
@@ -121,7 +128,8 @@ def test_batched_results_match_solo_runs_in_request_order(sampler, tiny_model_di
     # batch neighbours: on CPU the padded batched forward pass is bitwise equal here, so this
     # holds for sampling, not only greedy decoding.
     assert batched == [sampler.generate([request])[0] for request in requests]
-    assert sampler.generate([requests[3], requests[3], requests[0]]) == [batched[3], batched[3], batched[0]]
+    repeated = sampler.generate([requests[3], requests[3], requests[0]])
+    assert repeated == [batched[3], batched[3], batched[0]]
     assert len({result.text for result in batched}) == len(requests)
     assert calls == sorted(calls) and calls[-1] == (5, sum(r.new_tokens for r in batched))
     assert len(calls) == 3  # one call per batch of 2
@@ -135,16 +143,16 @@ def test_greedy_is_deterministic_across_batches(tiny_model_dir: Path):
     requests = _requests(stop_heading_level=None)
     together = greedy.generate(requests)
     assert together == [greedy.generate([request])[0] for request in requests]
-    reseeded = [GenerationRequest(r.prompt, seed=r.seed + 100, stop_heading_level=None) for r in requests]
+    reseeded = _requests(stop_heading_level=None, seed_offset=100)
     assert [r.text for r in greedy.generate(reseeded)] == [r.text for r in together]
 
 
 def test_heading_stop_returns_the_text_before_the_heading(sampler):
     seeds = range(8)
     prompt = "# Reading files\n\n"
-    free = sampler.generate([GenerationRequest(prompt, seed, stop_heading_level=None) for seed in seeds])
-    stopped = sampler.generate([GenerationRequest(prompt, seed, stop_heading_level=2) for seed in seeds])
-    with_heading = [i for i, result in enumerate(free) if truncate_at_heading(result.text, 2) is not None]
+    free = _for_seeds(sampler, prompt, seeds, stop_heading_level=None)
+    stopped = _for_seeds(sampler, prompt, seeds, stop_heading_level=2)
+    with_heading = [i for i in seeds if truncate_at_heading(free[i].text, 2) is not None]
     assert with_heading, "the tiny model should write a level-2 heading for some seed"
     for i in seeds:
         expected = truncate_at_heading(free[i].text, 2)
@@ -158,8 +166,8 @@ def test_heading_stop_returns_the_text_before_the_heading(sampler):
 def test_fence_stop_drops_the_closing_fence(sampler):
     prompt = "```python\nfrom pathlib import Path\n"
     seeds = range(8)
-    free = sampler.generate([GenerationRequest(prompt, seed, stop_heading_level=None) for seed in seeds])
-    fenced = sampler.generate([GenerationRequest(prompt, seed, stop_at_fence=True) for seed in seeds])
+    free = _for_seeds(sampler, prompt, seeds, stop_heading_level=None)
+    fenced = _for_seeds(sampler, prompt, seeds, stop_at_fence=True)
     closed = [i for i in seeds if fenced[i].stopped == "fence"]
     assert closed, "the tiny model should close the code block for some seed"
     for i in seeds:
@@ -176,7 +184,7 @@ def test_length_limits_and_min_new_tokens(tiny_model_dir: Path, sampler):
     assert short.new_tokens <= 5
     settings = DecodingSettings(temperature=0.8, max_new_tokens=30, min_new_tokens=30)
     forced = TransformersGenerator(tiny_model_dir, settings, batch_size=8)
-    requests = [GenerationRequest(f"# Page {i}\n\n", seed=i, stop_heading_level=None) for i in range(8)]
+    requests = [GenerationRequest(f"# Page {i}\n\n", i, stop_heading_level=None) for i in range(8)]
     early = [r for r in sampler.generate(requests) if r.stopped == "eos"]
     assert early, "the tiny model should end some texts early with EOS"
     assert all(r.new_tokens == 30 and r.stopped == "length" for r in forced.generate(requests))
@@ -198,8 +206,8 @@ def test_int8_quantized_model_generates_text(tiny_model_dir: Path):
     quantized = TransformersGenerator(
         tiny_model_dir, DecodingSettings(temperature=0, max_new_tokens=20), quantize="int8"
     )
-    assert any(
-        isinstance(module, torch.ao.nn.quantized.dynamic.Linear) for module in quantized.model.modules()
-    )
-    (result,) = quantized.generate([GenerationRequest("# Reading files\n\n", 0, stop_heading_level=None)])
+    int8_linear = torch.ao.nn.quantized.dynamic.Linear
+    assert any(isinstance(module, int8_linear) for module in quantized.model.modules())
+    request = GenerationRequest("# Reading files\n\n", 0, stop_heading_level=None)
+    (result,) = quantized.generate([request])
     assert result.new_tokens > 0 and result.text.strip()

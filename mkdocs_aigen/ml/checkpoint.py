@@ -46,8 +46,8 @@ def _weight_files(model_dir: Path) -> list[Path]:
     if not files:
         found = ", ".join(sorted(p.name for p in model_dir.glob("*.bin"))) or "no weights"
         raise ModelDirError(
-            f"model dir {model_dir} has no *.safetensors weights (found: {found}); only safetensors "
-            "are loaded: re-save the model with save_pretrained(safe_serialization=True)"
+            f"model dir {model_dir} has no *.safetensors weights (found: {found}); only "
+            "safetensors are loaded: re-save it with save_pretrained(safe_serialization=True)"
         )
     return files
 
@@ -116,6 +116,13 @@ def _check_model_dir(model_dir: Path) -> None:
         )
 
 
+def _quiet_transformers() -> None:
+    """No per-file progress bars from transformers: build and CLI output stays readable."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def load_causal_lm(
     model_dir: str | os.PathLike, device: str | None = None, quantize: str | None = None
 ) -> tuple[Any, Any]:
@@ -130,6 +137,7 @@ def load_causal_lm(
 
     model_dir = Path(model_dir)
     _check_model_dir(model_dir)
+    _quiet_transformers()
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES} or None, not {quantize!r}")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -164,6 +172,7 @@ def save_model_dir(model: Any, tokenizer: Any, out_dir: str | os.PathLike, card:
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _quiet_transformers()
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     retired = None
     try:

@@ -101,7 +101,9 @@ class TransformersGenerator:
         self.context_length = getattr(config, "max_position_embeddings", None) or min(
             self.tokenizer.model_max_length, 2048
         )
-        eos = config.eos_token_id if config.eos_token_id is not None else self.tokenizer.eos_token_id
+        eos = config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
         self.eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
         # transformers 5.x renamed forward's ``past_key_values`` to ``cache``.
         forward_params = inspect.signature(self.model.forward).parameters

@@ -41,7 +41,7 @@ from typing import Sequence
 from ..errors import AigenError
 from ..safeio import atomic_write_text
 from . import package_corpus
-from .loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, result_to_dict, train
+from .loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, evaluate, result_to_dict, train
 
 EOS = "<|endoftext|>"
 TOKEN_STREAMS = "tokens.safetensors"
@@ -159,8 +159,8 @@ def encode_split(tokenizer, documents) -> tuple["torch.Tensor", dict[str, dict[s
     batch: list = []
 
     def flush() -> None:
-        encoded = tokenizer([d.text for d in batch], add_special_tokens=False)["input_ids"]
-        for document, ids in zip(batch, encoded):
+        encoded = tokenizer.backend_tokenizer.encode_batch([d.text for d in batch], add_special_tokens=False)
+        for document, ids in zip(batch, (e.ids for e in encoded)):
             entry = counts.setdefault(document.source, {"documents": 0, "bytes": 0, "tokens": 0})
             entry["documents"] += 1
             entry["bytes"] += len(document.text.encode("utf-8"))
@@ -252,8 +252,10 @@ def _bits_per_byte(loss: float | None, counts: dict[str, dict[str, int]]) -> flo
     return loss * tokens / size / math.log(2)
 
 
-def model_card(config: PretrainConfig, result: TrainResult, params: int, manifest: dict, counts: dict) -> dict:
-    """The ``aigen-model.json`` card: how the model was made and how well it does."""
+def model_card(
+    config: PretrainConfig, result: TrainResult, params: int, manifest: dict, counts: dict, val_loss: float
+) -> dict:
+    """The ``aigen-model.json`` card; ``val_loss`` is over every held-out validation token."""
     return {
         "kind": "base",
         "architecture": "Qwen3ForCausalLM",
@@ -266,10 +268,11 @@ def model_card(config: PretrainConfig, result: TrainResult, params: int, manifes
         "licences": manifest["licences"],
         "result": result_to_dict(result),
         "validation": {
-            "loss": result.final_val_loss,
-            "perplexity": result.final_val_perplexity,
-            "bits_per_byte": _bits_per_byte(result.final_val_loss, counts["validation"]),
-            "held_out": "documents of the corpus whose id hashes into the validation split",
+            "loss": val_loss,
+            "perplexity": math.exp(val_loss),
+            "bits_per_byte": _bits_per_byte(val_loss, counts["validation"]),
+            "tokens": sum(c["tokens"] for c in counts["validation"].values()),
+            "held_out": "every document of the corpus whose id hashes into the validation split",
         },
         "hardware": _hardware(result.device),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -328,7 +331,8 @@ def pretrain(config: PretrainConfig) -> dict:
     if config.train.checkpoint_dir is None:
         config.train.checkpoint_dir = config.work_dir / "checkpoints"
     result = train(model, streams["train"], streams["validation"], config.train)
-    card = model_card(config, result, params, manifest, counts)
+    full_loss, _ = evaluate(model, streams["validation"], config.train.seq_len, bf16=config.train.bf16)
+    card = model_card(config, result, params, manifest, counts, full_loss)
     model.to("cpu")
     save_model_dir(model, tokenizer, config.out, card)
     atomic_write_text(config.out / "README.md", readme(card))

@@ -16,7 +16,7 @@ _NGRAM = 3
 
 
 def _fence_opener(line: str) -> str | None:
-    """The fence marker (e.g. ``````` or ``~~~~``) if ``line`` opens a fenced code block."""
+    """The fence marker (a run of 3+ backticks or tildes) if ``line`` opens a fenced code block."""
     match = _FENCE_RE.match(line)
     if match is None:
         return None
@@ -27,7 +27,7 @@ def _fence_opener(line: str) -> str | None:
 
 
 def _closes(line: str, opener: str) -> bool:
-    """Whether ``line`` closes a block opened by ``opener`` (same char, at least as long, no info)."""
+    """Whether ``line`` closes a block opened by ``opener`` (same char, as long or longer)."""
     match = _FENCE_RE.match(line)
     if match is None:
         return False
