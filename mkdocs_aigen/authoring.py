@@ -50,7 +50,8 @@ from typing import Iterable, Iterator
 
 from .drafting import SectionDraft, SectionJob
 from .errors import AigenError
-from .markers import BEGIN, END, DraftRegion, digest_text, find_regions, wrap
+from .kinds import KindLibrary
+from .markers import DraftRegion, digest_text, remove_markers, wrap
 from .project import Project
 from .safeio import atomic_write_bytes, atomic_write_text
 from .sections import heading_key, slugify, split_sections
@@ -119,13 +120,11 @@ class PageFile:
                                      f"run the command again")
         return cls(page, source)
 
-    def write(self, text: str, kinds) -> bool:
-        """Write ``text`` and re-parse the page from it; whether the file changed."""
-        if text == self.page.text:
-            return False
-        self.source = self.source.write(text)
-        self.page = load_stub(self.page.abs_path, self.page.src_path, kinds, text=text)
-        return True
+    def write(self, text: str, kinds: KindLibrary) -> None:
+        """Write ``text`` (when it differs) and re-parse the page from it."""
+        if text != self.page.text:
+            self.source = self.source.write(text)
+            self.page = load_stub(self.page.abs_path, self.page.src_path, kinds, text=text)
 
 
 def load_pages(project: Project, paths: Iterable[str] = ()) -> tuple[list[PageFile], list[AigenError]]:
@@ -216,7 +215,7 @@ class ReviewStore:
     def approve(self, page: StubPage, section: str, heading: str, draft_digest: str | None, approved_text: str,
                 how: str) -> Path:
         """Record a section as approved and write its feedback record (once); returns that file."""
-        approved = _normal(BEGIN.sub("", approved_text).replace(END, ""))
+        approved = _normal(remove_markers(approved_text))
         approved_digest = digest_text(approved)
         original = self.original(draft_digest)
         ident = hashlib.sha256("\0".join((page.src_path, section, draft_digest or "", approved_digest))

@@ -1,4 +1,4 @@
-"""``mkdocs-aigen``: draft, review and train from the terminal. Subcommands register themselves here."""
+"""The ``mkdocs-aigen`` command line; each subcommand lives in its own module."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mkdocs-aigen", description=__doc__.split("\n")[0].strip("`"))
+    parser = argparse.ArgumentParser(prog="mkdocs-aigen", description="Draft, review and train documentation with a local model.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():

@@ -83,6 +83,11 @@ def find_regions(text: str) -> list[DraftRegion]:
     return regions
 
 
+def remove_markers(text: str) -> str:
+    """``text`` without draft markers; what was between them stays."""
+    return BEGIN.sub("", text).replace(END, "")
+
+
 def _leading_newline(text: str, offset: int) -> int:
     if text.startswith("\r\n", offset):
         return 2

@@ -12,6 +12,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 
 from .config import AigenConfig
 from .errors import AigenError
+from .markers import remove_markers
 from .project import Project, RenderedStub, Settings
 from .render import RegionInfo, banner, mark_drafts
 from .review import REVIEW_PAGE, queue_markdown, write_report
@@ -112,6 +113,10 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         if settings.fail_on_unreviewed and waiting:
             log.warning(f"aigen: {len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
                         f"approve them with 'mkdocs-aigen approve'")
+
+    def on_post_page(self, output: str, *, page, config) -> str:
+        """Drop markers that reached a page unmarked (a drafted post's excerpt on the blog index)."""
+        return remove_markers(output) if self.config.enabled and "aigen:draft" in output else output
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
         rendered = self.rendered.get(page.file.src_uri) if self.config.enabled else None

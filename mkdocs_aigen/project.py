@@ -128,6 +128,8 @@ class Project:
         jobs = self.jobs(pages)
         if generate == "off" or not jobs:
             return {}
+        if generate == "cache-only" and not (self.settings.model_dir() / "config.json").is_file():
+            return {}  # no model, so no cache key can match: every section is reported missing
         found, misses = self.drafter.lookup(jobs)
         if misses and generate == "auto":
             found.update(self.drafter.generate(misses))

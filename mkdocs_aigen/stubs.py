@@ -67,7 +67,10 @@ class StubPage:
 def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | None = None) -> StubPage | None:
     """Parse one Markdown file; ``None`` when it is no stub. Raises :class:`FrontMatterError`."""
     if text is None:
-        text = Path(abs_path).read_bytes().decode("utf-8-sig") if Path(abs_path).exists() else ""
+        try:
+            text = Path(abs_path).read_bytes().decode("utf-8-sig") if Path(abs_path).exists() else ""
+        except UnicodeDecodeError as error:
+            raise FrontMatterError(f"{src_path}: not UTF-8 (byte {error.start}); save it as UTF-8") from None
     try:
         meta, body_start = split_front_matter(text)
     except Exception as error:  # yaml errors come in many classes

@@ -75,7 +75,7 @@ def save_meanwhile(model: FakeModel, path: Path, old: str, new: str) -> None:
     model.generator.script = once
 
 
-def write_site(root: Path, pages: dict[str, str | bytes], options: dict | None = None) -> Path:
+def make_site(root: Path, pages: dict[str, str | bytes], options: dict | None = None) -> Path:
     """A site at ``root``: mkdocs.yml with the aigen plugin and ``pages`` under docs/."""
     root.mkdir(parents=True, exist_ok=True)
     config = {"site_name": "t", "theme": {"name": "mkdocs"}, "plugins": [{"aigen": options or {}}]}
@@ -126,7 +126,7 @@ def region_text(path: Path, section: str) -> str:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    write_site(tmp_path, {"guide.md": STUB, "plain.md": "# Not a stub\n"})
+    make_site(tmp_path, {"guide.md": STUB, "plain.md": "# Not a stub\n"})
     return tmp_path
 
 
@@ -265,7 +265,7 @@ def test_deleting_markers_by_hand_is_approval_recorded_once(site: Path):
 
 def test_crlf_and_bom_round_trip_byte_for_byte(tmp_path: Path):
     original = codecs.BOM_UTF8 + STUB.replace("\n", "\r\n").encode("utf-8")
-    write_site(tmp_path, {"guide.md": original})
+    make_site(tmp_path, {"guide.md": original})
     project = fake_project(tmp_path)
     path = tmp_path / "docs/guide.md"
     draft(project)
@@ -394,9 +394,12 @@ def test_cli_bad_input_is_one_line_exit_2(site: Path, monkeypatch, capsys, argv,
 
 def test_cli_reports_bad_front_matter_and_goes_on(site: Path, monkeypatch, capsys):
     (site / "docs/bad.md").write_text("---\naigen: {kind: how-to}\n---\n")
+    (site / "docs/latin1.md").write_bytes("---\naigen: {topic: Café}\n---\n".encode("latin-1"))
     code, out, err = run_cli(monkeypatch, capsys, "status", "-f", str(site / "mkdocs.yml"))
     assert code == 2 and "guide.md (Caching)" in out
-    assert err == "mkdocs-aigen status: error: bad.md: aigen.topic: is required; add 'topic: \"...\"' under 'aigen:'\n"
+    assert err.splitlines() == [
+        "mkdocs-aigen status: error: bad.md: aigen.topic: is required; add 'topic: \"...\"' under 'aigen:'",
+        "mkdocs-aigen status: error: latin1.md: not UTF-8 (byte 22); save it as UTF-8"]
 
 
 def test_corrupt_review_state_is_a_one_line_error(site: Path):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from mkdocs_aigen.ml import loop  # noqa: E402
 from mkdocs_aigen.ml import package_corpus as pc  # noqa: E402
 from mkdocs_aigen.ml import pretrain as pt  # noqa: E402
 from mkdocs_aigen.ml.loop import (  # noqa: E402
@@ -186,20 +189,30 @@ def test_a_few_steps_lower_the_loss():
 
 
 @pytest.mark.parametrize("optimizer", ["muon", "adamw"])
-def test_resume_continues_exactly(tmp_path, optimizer):
+def test_resume_continues_exactly(tmp_path, optimizer, monkeypatch):
     stream = _pattern_stream(3000, step=3)
-    settings = dict(seq_len=32, batch_tokens=128, eval_every=4, eval_tokens=128, warmup_steps=2,
-                    optimizer=optimizer, progress=False)
+    config = TrainConfig(seq_len=32, batch_tokens=128, max_steps=12, eval_every=4, eval_tokens=128, warmup_steps=2,
+                         optimizer=optimizer, progress=False, checkpoint_dir=tmp_path)
     straight = _tiny_model()
-    whole = train(straight, stream, stream[:300], TrainConfig(max_steps=12, **settings))
+    whole = train(straight, stream, stream[:300], dataclasses.replace(config, checkpoint_dir=None))
 
-    first = train(_tiny_model(), stream, stream[:300], TrainConfig(max_steps=8, checkpoint_dir=tmp_path, **settings))
-    assert first.steps == 8 and latest_checkpoint(tmp_path).name == "step-0000008"
+    real_step_indices = loop._step_indices
+
+    def killed_before_step_9(step, *args):
+        if step == 8:
+            raise KeyboardInterrupt
+        return real_step_indices(step, *args)
+
+    monkeypatch.setattr(loop, "_step_indices", killed_before_step_9)
+    with pytest.raises(KeyboardInterrupt):
+        train(_tiny_model(), stream, stream[:300], config)
+    monkeypatch.undo()
+    assert latest_checkpoint(tmp_path).name == "step-0000008"
     resumed_model = _tiny_model(seed=1)  # different init: everything must come from the checkpoint
-    second = train(resumed_model, stream, stream[:300], TrainConfig(max_steps=12, checkpoint_dir=tmp_path, **settings))
+    second = train(resumed_model, stream, stream[:300], config)
     assert second.resumed_from_step == 8 and second.steps == 12
     assert second.tokens_seen == whole.tokens_seen
-    assert second.train_loss_history == pytest.approx(whole.train_loss_history)
+    assert second.train_loss_history == whole.train_loss_history
     for (name, a), b in zip(straight.state_dict().items(), resumed_model.state_dict().values()):
         assert torch.equal(a, b), name
 
@@ -210,6 +223,8 @@ def test_resume_with_other_settings_names_the_checkpoint(tmp_path):
     train(_tiny_model(), stream, None, TrainConfig(max_steps=2, batch_tokens=64, **settings))
     with pytest.raises(TrainingError, match="state.json"):
         train(_tiny_model(), stream, None, TrainConfig(max_steps=4, batch_tokens=128, **settings))
+    with pytest.raises(TrainingError, match="does not fit this model"):
+        train(_tiny_model(vocab=80), stream, None, TrainConfig(max_steps=4, batch_tokens=64, **settings))
 
 
 def test_early_stopping_keeps_the_best_weights():
@@ -268,7 +283,7 @@ def test_pretrained_dir_reloads_offline_and_matches_its_card(pretrained):
 
 def test_pretrain_rerun_resumes_instead_of_starting_over(pretrained, package_tree, capsys):
     card = json.loads((pretrained / "aigen-model.json").read_text())
-    argv = card["command_line"].split()[2:]
+    argv = shlex.split(card["command_line"])[2:]
     assert pt.main(argv) == 0
     again = json.loads((pretrained / "aigen-model.json").read_text())
     assert again["result"]["resumed_from_step"] == 40 and again["result"]["steps"] == 40
@@ -288,3 +303,11 @@ def test_build_model_zero_inits_output_projections():
         assert not layer.self_attn.o_proj.weight.any() and not layer.mlp.down_proj.weight.any()
         assert layer.self_attn.q_proj.weight.std() > 0
     assert model.lm_head.weight is model.model.embed_tokens.weight
+
+
+def test_pretrain_refuses_a_work_dir_corpus_built_with_other_flags(pretrained, capsys):
+    card = json.loads((pretrained / "aigen-model.json").read_text())
+    argv = shlex.split(card["command_line"])[2:] + ["--max-bytes", "5000"]
+    assert pt.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "--work-dir" in err and len(err.strip().splitlines()) == 1

@@ -114,7 +114,10 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a :func:`train` call did; histories are ``[step, loss]`` pairs."""
+    """What a :func:`train` call did; histories are ``[step, loss]`` pairs.
+
+    ``wall_seconds`` is training time (evaluations included) summed over resumed sessions.
+    """
 
     steps: int
     tokens_seen: int
@@ -381,7 +384,13 @@ def _load_checkpoint(path: Path, model, optimizers, config: TrainConfig) -> tupl
             "use the same settings or another checkpoint dir"
         )
     device = next(model.parameters()).device
-    load_model(model, str(path / "model.safetensors"), device=str(device))
+    try:
+        load_model(model, str(path / "model.safetensors"), device=str(device))
+    except (RuntimeError, KeyError) as exc:
+        raise TrainingError(
+            f"{path / 'model.safetensors'}: checkpoint does not fit this model ({str(exc).splitlines()[0]}); "
+            "use the same model size or another checkpoint dir"
+        ) from None
     saved = torch.load(path / "optimizer.pt", map_location=device, weights_only=True)
     if len(saved) != len(optimizers):
         raise TrainingError(f"{path / 'optimizer.pt'}: optimiser layout differs; use another checkpoint dir")

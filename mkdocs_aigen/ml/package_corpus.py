@@ -354,7 +354,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-bytes", type=int, default=CorpusRecipe.max_bytes, help="text budget of the corpus")
     parser.add_argument(
         "--source-weights",
-        default="docs=0.35,docstrings=0.45,source=0.20",
+        default=",".join(f"{name}={weight}" for name, weight in CorpusRecipe().source_weights.items()),
         help="share of the budget per source, e.g. docs=1,docstrings=1,source=0",
     )
     parser.add_argument("--validation-fraction", type=float, default=CorpusRecipe.validation_fraction)

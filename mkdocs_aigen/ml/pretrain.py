@@ -1,4 +1,4 @@
-"""``mkdocs-aigen pretrain``: train the small base model from the installed packages' documentation.
+r"""``mkdocs-aigen pretrain``: train the small base model from the installed packages' documentation.
 
 Steps, all offline and resumable (re-running the same command continues where it stopped):
 
@@ -10,19 +10,26 @@ Steps, all offline and resumable (re-running the same command continues where it
 5. write a self-describing model dir (safetensors shards, tokenizer, ``aigen-model.json``,
    ``README.md``) with :func:`mkdocs_aigen.ml.checkpoint.save_model_dir`.
 
-CPU recipe (the shipped ``mkdocs_aigen/ml/base``; one thread, 75 minutes)::
+CPU recipe of the shipped ``mkdocs_aigen/ml/base`` (one thread, 75 minutes; the base
+interpreter's site-packages added as an extra dir for more documentation)::
 
-    mkdocs-aigen pretrain --out /tmp/aigen-pretrain/model --work-dir /tmp/aigen-pretrain/work \\
-        --extra-dir "$(python -c 'import site; print(site.getsitepackages()[0])')" \\
-        --threads 1 --device cpu --max-minutes 75 ...size flags as recorded in the model card...
+    RAYON_NUM_THREADS=1 mkdocs-aigen pretrain --out /tmp/aigen-pretrain/model \
+        --work-dir /tmp/aigen-pretrain/work --max-bytes 60000000 \
+        --source-weights docs=0.3,docstrings=0.5,source=0.2 \
+        --extra-dir /root/.pyenv/versions/3.11.7/lib/python3.11/site-packages \
+        --tokenizer-bytes 12000000 --vocab-size 4096 --layers 4 --hidden 192 --heads 6 \
+        --seq-len 256 --batch-tokens 8192 --max-minutes 75 --eval-every 150 --eval-tokens 65536 \
+        --seed 0 --threads 1 --device cpu
 
-GPU recipe (one H200; bf16 autocast, compiled, large batches; about 20M parameters so the
-fp32 weights still fit the 40 MB budget of the shipped dir when saved in bf16)::
+GPU recipe (one H200: bf16 autocast, ``torch.compile``, 256k-token batches; 17M parameters,
+saved in bf16 so the dir stays under the 40 MB budget of ``mkdocs_aigen/ml/base``). Corpus
+building and encoding take about 3 minutes of the 10 a device command may run::
 
-    mkdocs-aigen pretrain --out /tmp/aigen-gpu/model --work-dir /tmp/aigen-gpu/work --device cuda \\
-        --compile --max-bytes 400000000 --vocab-size 16384 --layers 8 --hidden 384 --heads 6 \\
-        --seq-len 1024 --batch-tokens 262144 --micro-batch-tokens 65536 --eval-tokens 1048576 \\
-        --eval-every 200 --max-minutes 8 --threads 16
+    mkdocs-aigen pretrain --out /tmp/aigen-gpu/model --work-dir /tmp/aigen-gpu/work --device cuda \
+        --compile --max-bytes 400000000 --vocab-size 8192 --layers 8 --hidden 384 --heads 6 \
+        --seq-len 1024 --batch-tokens 262144 --micro-batch-tokens 65536 --lr 0.006 --muon-lr 0.03 \
+        --warmup-steps 30 --eval-every 100 --eval-tokens 1048576 --max-minutes 5 --threads 16 \
+        --save-dtype bfloat16 --no-progress
 """
 
 from __future__ import annotations
@@ -36,15 +43,19 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import AigenError
 from ..safeio import atomic_write_text
 from . import package_corpus
 from .loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, evaluate, result_to_dict, train
 
+if TYPE_CHECKING:
+    import torch
+
 EOS = "<|endoftext|>"
 TOKEN_STREAMS = "tokens.safetensors"
+SAVE_DTYPES = ("float32", "bfloat16")
 
 
 class PretrainError(AigenError):
@@ -93,13 +104,21 @@ class PretrainConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_minutes=1.0))
     tokenizer_bytes: int = 20_000_000
     threads: int | None = None
+    save_dtype: str = "float32"
     command_line: str = ""
+
+    @property
+    def corpus_path(self) -> Path:
+        """The given corpus dir, or the one built from ``recipe`` in the work dir."""
+        return self.corpus_dir or self.work_dir / "corpus"
 
     def __post_init__(self) -> None:
         self.out, self.work_dir = Path(self.out), Path(self.work_dir)
-        self.corpus_dir = Path(self.corpus_dir) if self.corpus_dir else self.work_dir / "corpus"
+        self.corpus_dir = Path(self.corpus_dir) if self.corpus_dir else None
         if self.tokenizer_bytes < 1:
             raise PretrainError("--tokenizer-bytes must be >= 1")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise PretrainError(f"--save-dtype must be one of {SAVE_DTYPES}")
         if self.threads is not None and self.threads < 1:
             raise PretrainError("--threads must be >= 1")
 
@@ -141,7 +160,7 @@ def _tokenizer(config: PretrainConfig):
     path = config.work_dir / f"tokenizer-{config.shape.vocab_size}"
     if (path / "tokenizer.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
-    documents = package_corpus.read_documents(config.corpus_dir, "train")
+    documents = package_corpus.read_documents(config.corpus_path, "train")
     tokenizer = train_tokenizer(
         _limited_texts(documents, config.tokenizer_bytes), config.shape.vocab_size, config.train.seq_len
     )
@@ -190,7 +209,7 @@ def _token_streams(config: PretrainConfig, tokenizer) -> tuple[dict[str, "torch.
     streams, counts = {}, {}
     for split in package_corpus.SPLITS:
         streams[split], counts[split] = encode_split(
-            tokenizer, package_corpus.read_documents(config.corpus_dir, split)
+            tokenizer, package_corpus.read_documents(config.corpus_path, split)
         )
     tmp = path.with_suffix(".tmp")
     save_file(streams, str(tmp))
@@ -263,6 +282,7 @@ def model_card(
         "seed": config.train.seed,
         "shape": asdict(config.shape) | {"intermediate": config.shape.intermediate_size},
         "parameters": params,
+        "weights_dtype": config.save_dtype,
         "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config.train).items()},
         "corpus": {"recipe": manifest["recipe"], "documents_bytes": manifest["stats"], "tokens": counts},
         "licences": manifest["licences"],
@@ -307,6 +327,21 @@ Licences: {card['licences']} The weights are a statistical summary of that text.
 """
 
 
+def _corpus_manifest(config: PretrainConfig) -> dict:
+    """The manifest of the run's corpus, building it first when the work dir has none."""
+    if config.corpus_dir is not None:
+        return package_corpus.read_manifest(config.corpus_dir)
+    if not (config.corpus_path / package_corpus.MANIFEST).is_file():
+        return package_corpus.build_corpus(config.corpus_path, config.recipe)
+    manifest = package_corpus.read_manifest(config.corpus_path)
+    if manifest["recipe"] != json.loads(json.dumps(asdict(config.recipe))):
+        raise PretrainError(
+            f"{config.corpus_path / package_corpus.MANIFEST}: the corpus there was built with other corpus "
+            "flags; use another --work-dir, delete that corpus, or pass it as --corpus to reuse it"
+        )
+    return manifest
+
+
 def pretrain(config: PretrainConfig) -> dict:
     """Run every step (resuming where possible) and write the model dir; return its card."""
     import torch
@@ -316,9 +351,7 @@ def pretrain(config: PretrainConfig) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
     config.work_dir.mkdir(parents=True, exist_ok=True)
-    if not (config.corpus_dir / package_corpus.MANIFEST).is_file():
-        package_corpus.build_corpus(config.corpus_dir, config.recipe)
-    manifest = package_corpus.read_manifest(config.corpus_dir)
+    manifest = _corpus_manifest(config)
     tokenizer = _tokenizer(config)
     streams, counts = _token_streams(config, tokenizer)
     model = build_model(config.shape, tokenizer, config.train.seq_len, config.train.seed)
@@ -333,13 +366,13 @@ def pretrain(config: PretrainConfig) -> dict:
     result = train(model, streams["train"], streams["validation"], config.train)
     full_loss, _ = evaluate(model, streams["validation"], config.train.seq_len, bf16=config.train.bf16)
     card = model_card(config, result, params, manifest, counts, full_loss)
-    model.to("cpu")
+    model.to("cpu", dtype=getattr(torch, config.save_dtype))
     save_model_dir(model, tokenizer, config.out, card)
     atomic_write_text(config.out / "README.md", readme(card))
     return card
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, command: str = "pretrain") -> None:
     """Register the ``pretrain`` flags on an argparse (sub)parser."""
     parser.add_argument("--out", type=Path, required=True, help="model dir to write")
     parser.add_argument("--work-dir", type=Path, help="corpus, tokenizer and checkpoints (default: OUT.work)")
@@ -368,6 +401,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--save-dtype", choices=SAVE_DTYPES, default="float32", help="dtype of the saved weights")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -412,6 +446,7 @@ def config_from_args(args: argparse.Namespace, command_line: str) -> PretrainCon
         train=train_config,
         tokenizer_bytes=args.tokenizer_bytes,
         threads=args.threads,
+        save_dtype=args.save_dtype,
         command_line=command_line,
     )
 
@@ -434,7 +469,9 @@ def run(args: argparse.Namespace, command_line: str | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mkdocs_aigen.ml.pretrain [flags]``."""
-    parser = argparse.ArgumentParser(prog="mkdocs-aigen pretrain", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="mkdocs-aigen pretrain", description="Pretrain the base model on installed packages' documentation."
+    )
     add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     return run(parser.parse_args(argv), shlex.join(["mkdocs-aigen", "pretrain", *argv]))

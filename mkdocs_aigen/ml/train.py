@@ -22,7 +22,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..safeio import atomic_write_text
 from .checkpoint import ModelDirError, load_causal_lm, read_model_card, save_model_dir, weights_digest
@@ -91,8 +91,8 @@ class FineTuneOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = False, fresh: bool = False,
-              say: Callable[[str], None] = print) -> FineTuneOutcome:
+def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = False,
+              fresh: bool = False) -> FineTuneOutcome:
     """Fine-tune ``settings.base_dir`` on the corpus in ``corpus_dir`` and save ``settings.out_dir``.
 
     ``reuse``: skip training when ``out_dir``'s card records this corpus and base digest.
@@ -137,7 +137,8 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
     notes = []
     if config.checkpoint_dir is not None:
         identity = {"base_digest": base_digest, "corpus_digest": corpus_digest,
-                    "lora": asdict(settings.lora) if settings.lora else None, "lr": config.lr}
+                    "lora": asdict(settings.lora) if settings.lora else None,
+                    **{key: getattr(config, key) for key in ("lr", "seq_len", "batch_tokens", "optimizer", "seed")}}
         notes += _prepare_checkpoints(config.checkpoint_dir, identity, fresh)
     result = train(model, train_tokens, val_tokens, config, train_loss_mask=train_mask, val_loss_mask=val_mask)
     if result.resumed_from_step:

@@ -1,0 +1,85 @@
+"""B2 drafting throughput: the plugin's batched generation vs one ``model.generate`` call per section.
+
+Both draft every stub section of example_site from the prompts the plugin builds, with the same
+model, threads and sampling settings, and exactly ``max_new_tokens`` new tokens per section
+(``min_new_tokens = max_new_tokens``; the plugin's heading stop is switched off), so their
+tokens/s compare like for like.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import EXAMPLE_SITE, Context, Result, Target, alternate, summary, timed
+from .fixtures import section_prompts
+
+BATCH_SIZE = 8  # the plugin's default `batch_size`
+
+
+def new_tokens(ctx: Context) -> int:
+    return 8 if ctx.quick else 160  # 160: the plugin's default `max_new_tokens`
+
+
+def forced_settings(tokens: int):
+    """The plugin's default sampling settings, with every section forced to ``tokens`` new tokens."""
+    from mkdocs_aigen.ml.decoding import DecodingSettings
+
+    return DecodingSettings(max_new_tokens=tokens, min_new_tokens=tokens)
+
+
+def batched(generator, prompts: list[str]) -> dict[str, Any]:
+    """The plugin's path: one :class:`TransformersGenerator` call for every section."""
+    from mkdocs_aigen.ml.decoding import GenerationRequest
+
+    requests = [GenerationRequest(prompt, seed, stop_heading_level=None) for seed, prompt in enumerate(prompts)]
+    seconds, results = timed(lambda: generator.generate(requests))
+    return {"seconds": seconds, "tokens": sum(r.new_tokens for r in results)}
+
+
+def naive(model, tokenizer, prompts: list[str], settings) -> dict[str, Any]:
+    """The transformers docs' way: ``model.generate(**tokenizer(prompt, return_tensors="pt"), …)`` per section."""
+    import torch
+
+    def loop() -> int:
+        tokens = 0
+        for seed, prompt in enumerate(prompts):
+            torch.manual_seed(seed)
+            inputs = tokenizer(prompt, return_tensors="pt")
+            output = model.generate(
+                **inputs, max_new_tokens=settings.max_new_tokens, min_new_tokens=settings.min_new_tokens,
+                do_sample=True, temperature=settings.temperature, top_p=settings.top_p,
+                repetition_penalty=settings.repetition_penalty, no_repeat_ngram_size=settings.no_repeat_ngram_size,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            tokens += output.shape[1] - inputs["input_ids"].shape[1]
+        return tokens
+
+    seconds, tokens = timed(loop)
+    return {"seconds": seconds, "tokens": tokens}
+
+
+def run(ctx: Context) -> Result:
+    from mkdocs_aigen.ml.checkpoint import load_causal_lm
+    from mkdocs_aigen.ml.generate import TransformersGenerator
+
+    threads = ctx.set_torch_threads()
+    prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")
+    settings = forced_settings(new_tokens(ctx))
+    generator = TransformersGenerator(ctx.model_dir, settings, batch_size=BATCH_SIZE, device="cpu")
+    model, tokenizer = load_causal_lm(ctx.model_dir, device="cpu")
+    samples = alternate({"batched": lambda: batched(generator, prompts),
+                         "naive": lambda: naive(model, tokenizer, prompts, settings)}, runs=ctx.runs, warmup=ctx.warmup)
+    speedups = [n["seconds"] / b["seconds"] for b, n in zip(samples["batched"], samples["naive"])]
+    rates = {name: summary([s["tokens"] / s["seconds"] for s in runs]) for name, runs in samples.items()}
+    expected = len(prompts) * settings.max_new_tokens
+    equal = all(s["tokens"] == expected for runs in samples.values() for s in runs)
+    return Result(
+        "B2", "drafting throughput",
+        f"naive per-section model.generate time ÷ plugin batched time ({len(prompts)} sections × "
+        f"{settings.max_new_tokens} tokens, batch {BATCH_SIZE}, {threads} torch thread(s))",
+        samples=speedups, target=Target(">=", 4.0), checks={"equal token counts": equal},
+        details={"sections": len(prompts), "new_tokens_per_section": settings.max_new_tokens,
+                 "batch_size": BATCH_SIZE, "threads": threads, "tokens_per_second": rates, "runs": samples},
+        lines=[f"batched {rates['batched']['median']:.0f} tok/s vs naive {rates['naive']['median']:.0f} tok/s "
+               f"(medians; {expected} tokens per run each way)"],
+    )
