@@ -64,7 +64,7 @@ class _Row:
     at_line_start: bool
     fence: str | None  # the fence the prompt ends inside of
     sampler: Any  # torch.Generator seeded with the request's seed
-    processors: list[Any]  # transformers logits processors, applied in order
+    processors: list[Any]  # transformers logits processors that read the row's tokens, in order
     context_ids: list[int]  # last prompt tokens, decoded with the continuation (see _decode_new)
     context_text: str
     new_ids: list[int] = field(default_factory=list)
@@ -110,6 +110,18 @@ class TransformersGenerator:
         self._cache_arg = "cache" if "cache" in forward_params else "past_key_values"
         fallback = self.tokenizer.pad_token_id
         self.pad_id = fallback if fallback is not None else next(iter(self.eos_ids), 0)
+        self._warpers = self._make_warpers()
+
+    def _make_warpers(self) -> list[Any]:
+        """Temperature and top-p: they ignore the tokens so far, so they run once on the whole batch."""
+        from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+        warpers: list[Any] = []
+        if self.settings.temperature > 0:
+            warpers.append(TemperatureLogitsWarper(self.settings.temperature))
+            if self.settings.top_p < 1:
+                warpers.append(TopPLogitsWarper(self.settings.top_p))
+        return warpers
 
     def generate(
         self, requests: Sequence[GenerationRequest], progress: ProgressCallback | None = None
@@ -138,8 +150,6 @@ class TransformersGenerator:
             MinNewTokensLengthLogitsProcessor,
             NoRepeatNGramLogitsProcessor,
             RepetitionPenaltyLogitsProcessor,
-            TemperatureLogitsWarper,
-            TopPLogitsWarper,
         )
 
         settings = self.settings
@@ -157,10 +167,6 @@ class TransformersGenerator:
             processors.append(RepetitionPenaltyLogitsProcessor(settings.repetition_penalty))
         if settings.no_repeat_ngram_size:
             processors.append(NoRepeatNGramLogitsProcessor(settings.no_repeat_ngram_size))
-        if settings.temperature > 0:
-            processors.append(TemperatureLogitsWarper(settings.temperature))
-            if settings.top_p < 1:
-                processors.append(TopPLogitsWarper(settings.top_p))
         sampler = torch.Generator(device=self.device)
         sampler.manual_seed(request.seed)
         context_ids = prompt_ids[-_DECODE_CONTEXT_TOKENS:]
@@ -202,10 +208,9 @@ class TransformersGenerator:
                 logits_to_keep=1,
                 **{self._cache_arg: cache},
             )
-            logits = out.logits[:, -1, :].float()
             keep: list[int] = []
-            for i, row in enumerate(active):
-                row.new_ids.append(self._next_token(row, logits[i : i + 1]))
+            for i, (row, token) in enumerate(zip(active, self._next_tokens(active, out.logits[:, -1, :]))):
+                row.new_ids.append(token)
                 result = self._finished(row)
                 if result is None:
                     keep.append(i)
@@ -225,18 +230,25 @@ class TransformersGenerator:
             )
             position_ids = position_ids[:, -1:] + 1
 
-    def _next_token(self, row: _Row, logits: Any) -> int:
-        """Pick the row's next token: its processors, then greedy or its own seeded sampler."""
+    def _next_tokens(self, rows: list[_Row], logits: Any) -> list[int]:
+        """Pick each row's next token: its own processors, the batch-wide warpers, then greedy or
+        the row's own seeded sampler (all row-wise, so a row's pick does not depend on the others)."""
         import torch
 
-        ids = torch.tensor([row.prompt_ids + row.new_ids], device=self.device)
-        scores = logits
-        for processor in row.processors:  # LogitsProcessorList would inspect signatures per call
-            scores = processor(ids, scores)
+        scores = logits.float()
+        for i, row in enumerate(rows):
+            if row.processors:
+                ids = torch.tensor([row.prompt_ids + row.new_ids], device=self.device)
+                row_scores = scores[i : i + 1]
+                for processor in row.processors:  # LogitsProcessorList would inspect signatures per call
+                    row_scores = processor(ids, row_scores)
+                scores[i : i + 1] = row_scores
         if self.settings.temperature == 0:
-            return int(scores.argmax(dim=-1))
+            return scores.argmax(dim=-1).tolist()
+        for warper in self._warpers:
+            scores = warper(None, scores)
         probs = torch.softmax(scores, dim=-1)
-        return int(torch.multinomial(probs, 1, generator=row.sampler))
+        return [int(torch.multinomial(probs[i], 1, generator=row.sampler)) for i, row in enumerate(rows)]
 
     def _finished(self, row: _Row) -> GenerationResult | None:
         """The row's result if a stop (EOS, heading, fence, length) is reached, else None."""

@@ -1,0 +1,279 @@
+"""Batched, seeded text generation with a local transformers causal LM."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mkdocs_aigen.ml.checkpoint import load_causal_lm, weights_digest
+from mkdocs_aigen.ml.decoding import (
+    DecodingSettings,
+    GenerationRequest,
+    GenerationResult,
+    ProgressCallback,
+)
+from mkdocs_aigen.ml.stops import (
+    close_open_fences,
+    open_fence,
+    truncate_at_closing_fence,
+    truncate_at_heading,
+)
+
+# A last line that is only markers may still turn into a heading/fence or not ("##" -> "##x").
+_UNDECIDED_TAIL_RE = re.compile(r"[ \t#`~]*\Z")
+_DECODE_CONTEXT_TOKENS = 4
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may use: affinity mask, capped by a cgroup v2 CPU quota."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, count or 1)
+
+
+def _cap_cpu_threads() -> None:
+    """Keep torch's intra-op threads within the usable CPUs, unless the user set them."""
+    import torch
+
+    if "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
+        return
+    usable = _usable_cpus()
+    if torch.get_num_threads() > usable:
+        torch.set_num_threads(usable)
+
+
+@dataclass
+class _Row:
+    """Decoding state of one request inside a batch."""
+
+    index: int
+    request: GenerationRequest
+    prompt_ids: list[int]
+    max_new_tokens: int
+    at_line_start: bool
+    fence: str | None  # the fence the prompt ends inside of
+    sampler: Any  # torch.Generator seeded with the request's seed
+    processors: list[Any]  # transformers logits processors, applied in order
+    context_ids: list[int]  # last prompt tokens, decoded with the continuation (see _decode_new)
+    context_text: str
+    new_ids: list[int] = field(default_factory=list)
+
+
+class TransformersGenerator:
+    """Generates continuations with a local causal LM, loading it once.
+
+    Each request gets its own seeded sampler, logits processors and text-based stop, so its
+    text does not depend on which requests share its batch (up to float noise in the batched
+    forward pass). ``min_new_tokens`` suppresses EOS only: heading and fence stops apply at any
+    length, since the returned text must never contain them.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        settings: DecodingSettings,
+        *,
+        batch_size: int = 8,
+        device: str | None = None,
+        quantize: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.settings = settings
+        self.batch_size = batch_size
+        self.model_digest = weights_digest(model_dir)
+        self.model, self.tokenizer = load_causal_lm(model_dir, device=device, quantize=quantize)
+        self.device = self.model.get_input_embeddings().weight.device
+        if self.device.type == "cpu":
+            _cap_cpu_threads()
+        config = self.model.config
+        self.context_length = getattr(config, "max_position_embeddings", None) or min(
+            self.tokenizer.model_max_length, 2048
+        )
+        eos = config.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.eos_token_id
+        self.eos_ids = {eos} if isinstance(eos, int) else set(eos or ())
+        # transformers 5.x renamed forward's ``past_key_values`` to ``cache``.
+        forward_params = inspect.signature(self.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in forward_params else "past_key_values"
+        fallback = self.tokenizer.pad_token_id
+        self.pad_id = fallback if fallback is not None else next(iter(self.eos_ids), 0)
+
+    def generate(
+        self, requests: Sequence[GenerationRequest], progress: ProgressCallback | None = None
+    ) -> list[GenerationResult]:
+        """Continuations of ``requests``, in request order; batches rows of similar length."""
+        import torch
+
+        rows = [self._make_row(index, request) for index, request in enumerate(requests)]
+        rows.sort(key=lambda row: len(row.prompt_ids))
+        results: list[GenerationResult | None] = [None] * len(rows)
+        done = tokens = 0
+        with torch.inference_mode():
+            for start in range(0, len(rows), self.batch_size):
+                for row, result in self._generate_batch(rows[start : start + self.batch_size]):
+                    results[row.index] = result
+                    done += 1
+                    tokens += result.new_tokens
+                if progress is not None:
+                    progress(done, tokens)
+        return results  # type: ignore[return-value]
+
+    def _make_row(self, index: int, request: GenerationRequest) -> _Row:
+        """Tokenise (left-truncating to fit the context) and set up one request's state."""
+        import torch
+        from transformers import (
+            MinNewTokensLengthLogitsProcessor,
+            NoRepeatNGramLogitsProcessor,
+            RepetitionPenaltyLogitsProcessor,
+            TemperatureLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        settings = self.settings
+        max_new = min(request.max_new_tokens or settings.max_new_tokens, self.context_length - 1)
+        prompt_ids = self.tokenizer(request.prompt, verbose=False)["input_ids"] or [self.pad_id]
+        prompt_ids = prompt_ids[-(self.context_length - max_new) :]
+        processors: list[Any] = []
+        if settings.min_new_tokens and self.eos_ids:
+            processors.append(
+                MinNewTokensLengthLogitsProcessor(
+                    len(prompt_ids), settings.min_new_tokens, sorted(self.eos_ids), self.device
+                )
+            )
+        if settings.repetition_penalty != 1:
+            processors.append(RepetitionPenaltyLogitsProcessor(settings.repetition_penalty))
+        if settings.no_repeat_ngram_size:
+            processors.append(NoRepeatNGramLogitsProcessor(settings.no_repeat_ngram_size))
+        if settings.temperature > 0:
+            processors.append(TemperatureLogitsWarper(settings.temperature))
+            if settings.top_p < 1:
+                processors.append(TopPLogitsWarper(settings.top_p))
+        sampler = torch.Generator(device=self.device)
+        sampler.manual_seed(request.seed)
+        context_ids = prompt_ids[-_DECODE_CONTEXT_TOKENS:]
+        return _Row(
+            index=index,
+            request=request,
+            prompt_ids=prompt_ids,
+            max_new_tokens=max_new,
+            at_line_start=request.prompt.endswith("\n") or not request.prompt,
+            fence=open_fence(request.prompt),
+            sampler=sampler,
+            processors=processors,
+            context_ids=context_ids,
+            context_text=self.tokenizer.decode(context_ids, skip_special_tokens=True),
+        )
+
+    def _generate_batch(self, rows: list[_Row]):
+        """Decode ``rows`` together with a KV cache; yield ``(row, result)`` as rows finish."""
+        import torch
+        from transformers import DynamicCache
+
+        width = max(len(row.prompt_ids) for row in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            input_ids[i, width - len(row.prompt_ids) :] = torch.tensor(row.prompt_ids)
+            attention_mask[i, width - len(row.prompt_ids) :] = 1
+        input_ids = input_ids.to(self.device)
+        attention_mask = attention_mask.to(self.device)
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        active = list(rows)
+        while True:
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                use_cache=True,
+                logits_to_keep=1,
+                **{self._cache_arg: cache},
+            )
+            logits = out.logits[:, -1, :].float()
+            keep: list[int] = []
+            for i, row in enumerate(active):
+                row.new_ids.append(self._next_token(row, logits[i : i + 1]))
+                result = self._finished(row)
+                if result is None:
+                    keep.append(i)
+                else:
+                    yield row, result
+            if not keep:
+                return
+            if len(keep) < len(active):
+                selected = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(selected)
+                attention_mask = attention_mask[selected]
+                position_ids = position_ids[selected]
+                active = [active[i] for i in keep]
+            input_ids = torch.tensor([[row.new_ids[-1]] for row in active], device=self.device)
+            attention_mask = torch.cat(
+                [attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1
+            )
+            position_ids = position_ids[:, -1:] + 1
+
+    def _next_token(self, row: _Row, logits: Any) -> int:
+        """Pick the row's next token: its processors, then greedy or its own seeded sampler."""
+        import torch
+
+        ids = torch.tensor([row.prompt_ids + row.new_ids], device=self.device)
+        scores = logits
+        for processor in row.processors:  # LogitsProcessorList would inspect signatures per call
+            scores = processor(ids, scores)
+        if self.settings.temperature == 0:
+            return int(scores.argmax(dim=-1))
+        probs = torch.softmax(scores, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=row.sampler))
+
+    def _finished(self, row: _Row) -> GenerationResult | None:
+        """The row's result if a stop (EOS, heading, fence, length) is reached, else None."""
+        hit_eos = row.new_ids[-1] in self.eos_ids
+        final = hit_eos or len(row.new_ids) >= row.max_new_tokens
+        ids = row.new_ids[:-1] if hit_eos else row.new_ids
+        text = self._decode_new(row, ids)
+        checked = text if final else text[: _UNDECIDED_TAIL_RE.search(text).start()]
+        # A prompt ending mid-line continues that line: only later lines can be headings/fences.
+        start = 0 if row.at_line_start else checked.find("\n") + 1
+        if row.at_line_start or start:
+            request = row.request
+            if request.stop_at_fence:
+                cut = truncate_at_closing_fence(checked[start:], row.fence or "```")
+                stopped = "fence"
+            elif request.stop_heading_level is not None:
+                cut = truncate_at_heading(checked[start:], request.stop_heading_level, row.fence)
+                stopped = "heading"
+            else:
+                cut = None
+            if cut is not None:
+                return self._result(text[:start] + cut, row, stopped)
+        if final:
+            return self._result(text, row, "eos" if hit_eos else "length")
+        return None
+
+    def _decode_new(self, row: _Row, ids: list[int]) -> str:
+        """Text of the new tokens, decoded after a few prompt tokens so that tokenizers which
+        drop a leading space at the start of a decode (SentencePiece) keep it."""
+        full = self.tokenizer.decode(row.context_ids + ids, skip_special_tokens=True)
+        if full.startswith(row.context_text):
+            return full[len(row.context_text) :]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    @staticmethod
+    def _result(text: str, row: _Row, stopped: str) -> GenerationResult:
+        """Result for a row; outside fence mode an unclosed code fence is closed."""
+        if not row.request.stop_at_fence:
+            text = close_open_fences(text, row.fence)
+        return GenerationResult(text, len(row.new_ids), stopped)
