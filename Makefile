@@ -25,8 +25,10 @@ demo: $(STAMP)
 	$(BIN)/mkdocs-aigen train -f $(SITE)/mkdocs.yml --max-minutes 3 --reuse
 	$(BIN)/mkdocs build -f $(SITE)/mkdocs.yml
 
+# Benchmarks as ratios against the obvious alternative (see benchmarks/__init__.py); table on stdout,
+# JSON in benchmarks/results.json. E.g. `make bench BENCH_ARGS="--quick"` or BENCH_ARGS="--only B2".
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(SITE)/site $(SITE)/.aigen

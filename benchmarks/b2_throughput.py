@@ -13,11 +13,20 @@ from typing import Any
 from .common import EXAMPLE_SITE, Context, Result, Target, alternate, summary, timed
 from .fixtures import section_prompts
 
-BATCH_SIZE = 8  # the plugin's default `batch_size`
+
+
+def plugin_default(option: str):
+    """The default of one of the ``aigen`` plugin's options in mkdocs.yml."""
+    from mkdocs_aigen.config import AigenConfig
+
+    config = AigenConfig()
+    config.load_dict({})
+    config.validate()
+    return config[option]
 
 
 def new_tokens(ctx: Context) -> int:
-    return 8 if ctx.quick else 160  # 160: the plugin's default `max_new_tokens`
+    return 8 if ctx.quick else plugin_default("max_new_tokens")
 
 
 def forced_settings(tokens: int):
@@ -65,10 +74,12 @@ def run(ctx: Context) -> Result:
     threads = ctx.set_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")
     settings = forced_settings(new_tokens(ctx))
-    generator = TransformersGenerator(ctx.model_dir, settings, batch_size=BATCH_SIZE, device="cpu")
+    batch_size = plugin_default("batch_size")
+    generator = TransformersGenerator(ctx.model_dir, settings, batch_size=batch_size, device="cpu")
     model, tokenizer = load_causal_lm(ctx.model_dir, device="cpu")
     samples = alternate({"batched": lambda: batched(generator, prompts),
-                         "naive": lambda: naive(model, tokenizer, prompts, settings)}, runs=ctx.runs, warmup=ctx.warmup)
+                         "naive": lambda: naive(model, tokenizer, prompts, settings)},
+                        runs=ctx.runs, warmup=ctx.warmup)
     speedups = [n["seconds"] / b["seconds"] for b, n in zip(samples["batched"], samples["naive"])]
     rates = {name: summary([s["tokens"] / s["seconds"] for s in runs]) for name, runs in samples.items()}
     expected = len(prompts) * settings.max_new_tokens
@@ -76,10 +87,10 @@ def run(ctx: Context) -> Result:
     return Result(
         "B2", "drafting throughput",
         f"naive per-section model.generate time ÷ plugin batched time ({len(prompts)} sections × "
-        f"{settings.max_new_tokens} tokens, batch {BATCH_SIZE}, {threads} torch thread(s))",
+        f"{settings.max_new_tokens} tokens, batch {batch_size}, {threads} torch thread(s))",
         samples=speedups, target=Target(">=", 4.0), checks={"equal token counts": equal},
         details={"sections": len(prompts), "new_tokens_per_section": settings.max_new_tokens,
-                 "batch_size": BATCH_SIZE, "threads": threads, "tokens_per_second": rates, "runs": samples},
+                 "batch_size": batch_size, "threads": threads, "tokens_per_second": rates, "runs": samples},
         lines=[f"batched {rates['batched']['median']:.0f} tok/s vs naive {rates['naive']['median']:.0f} tok/s "
                f"(medians; {expected} tokens per run each way)"],
     )

@@ -6,7 +6,7 @@ counts, as in B2); perplexity is measured on example_site pages held out of the 
 
 from __future__ import annotations
 
-from .b2_throughput import BATCH_SIZE, batched, forced_settings, new_tokens
+from .b2_throughput import batched, forced_settings, new_tokens, plugin_default
 from .common import EXAMPLE_SITE, Context, Result, Target, alternate, summary
 from .fixtures import held_out_pages, held_out_text, section_prompts
 
@@ -30,7 +30,8 @@ def run(ctx: Context) -> Result:
     threads = ctx.set_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")
     settings = forced_settings(new_tokens(ctx))
-    generators = {quantize or "fp32": TransformersGenerator(ctx.model_dir, settings, batch_size=BATCH_SIZE,
+    batch_size = plugin_default("batch_size")
+    generators = {quantize or "fp32": TransformersGenerator(ctx.model_dir, settings, batch_size=batch_size,
                                                             device="cpu", quantize=quantize)
                   for quantize in (None, "int8")}
     samples = alternate({name: (lambda g=g: batched(g, prompts)) for name, g in generators.items()},

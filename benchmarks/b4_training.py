@@ -64,7 +64,7 @@ def _step_timer():
 def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
     """``transformers.Trainer`` on the same windows: ``use_cpu``, no reporting, evaluation or saving."""
     import torch
-    from transformers import Trainer, TrainingArguments
+    from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from mkdocs_aigen.ml.checkpoint import load_causal_lm
     from mkdocs_aigen.ml.corpus import read_examples
@@ -90,7 +90,9 @@ def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
         use_cpu=True, report_to=[], eval_strategy="no", save_strategy="no", logging_strategy="no",
         disable_tqdm=True, dataloader_pin_memory=False, seed=config.seed,
     )
-    Trainer(model=model, args=args, train_dataset=windows, callbacks=[timer]).train()
+    run = Trainer(model=model, args=args, train_dataset=windows, callbacks=[timer])
+    run.remove_callback(PrinterCallback)  # it would print the final metrics into the table's output
+    run.train()
     return {"seconds": timer.seconds, "tokens": timer.steps * config.sequences_per_step * seq_len,
             "steps": timer.steps}
 

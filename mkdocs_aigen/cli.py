@@ -14,8 +14,8 @@ SUBCOMMANDS = {
     "draft": ("mkdocs_aigen.authoring_cli", "write drafts of missing sections into stub pages"),
     "status": ("mkdocs_aigen.authoring_cli", "show the review queue"),
     "approve": ("mkdocs_aigen.authoring_cli", "approve drafted sections of a page"),
-    "corpus": ("mkdocs_aigen.ml.corpus", "build the fine-tuning corpus from the site"),
-    "train": ("mkdocs_aigen.ml.train", "fine-tune the model on the site's corpus"),
+    "corpus": ("mkdocs_aigen.training_cli", "build the fine-tuning corpus from the site"),
+    "train": ("mkdocs_aigen.training_cli", "fine-tune the model on the site's corpus"),
     "pretrain": ("mkdocs_aigen.ml.pretrain", "train a base model from scratch on offline text"),
 }
 

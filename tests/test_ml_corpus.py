@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from mkdocs_aigen.frontmatter import StubSpec
 from mkdocs_aigen.kinds import KindLibrary
 from mkdocs_aigen.markers import wrap
 from mkdocs_aigen.ml import corpus
+from mkdocs_aigen.cli import main as cli_main
 from mkdocs_aigen.ml.corpus import Example, build_corpus, deduplicate, read_examples, split_documents
 from mkdocs_aigen.site import load_settings
 from mkdocs_aigen.site_corpus import build_site_corpus, guess_kind, page_examples, python_examples
@@ -208,9 +208,7 @@ def test_missing_corpus_extra_names_the_key(tmp_path):
 
 def test_corpus_command_prints_stats(tmp_path, capsys):
     config = make_site(tmp_path, {"guides/caching.md": STUB, "guides/reading.md": GUIDE})
-    parser = argparse.ArgumentParser()
-    corpus.add_arguments(parser, "corpus")
-    assert corpus.run(parser.parse_args(["-f", str(config), "--validation-fraction", "0.5"])) == 0
+    assert cli_main(["corpus", "-f", str(config), "--validation-fraction", "0.5"]) == 0
     printed = capsys.readouterr().out
     assert "corpus: 2 documents (1 train, 1 validation), 4 examples" in printed
     assert (tmp_path / ".aigen" / "corpus" / "validation.jsonl").stat().st_size > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from mkdocs_aigen.errors import AigenError  # noqa: E402
-from mkdocs_aigen.ml import train as train_cli  # noqa: E402
+from mkdocs_aigen.cli import main as cli_main  # noqa: E402
 from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest  # noqa: E402
 from mkdocs_aigen.ml.corpus import Example, build_corpus, read_examples  # noqa: E402
 from mkdocs_aigen.ml.loop import evaluate  # noqa: E402
@@ -148,19 +147,17 @@ def test_train_command_reuses_a_model_trained_on_the_same_corpus(tiny_model_dir,
         (tmp_path / "docs" / f"page{index}.md").parent.mkdir(exist_ok=True)
         (tmp_path / "docs" / f"page{index}.md").write_text(text, encoding="utf-8")
     (tmp_path / "mkdocs.yml").write_text("site_name: t\nplugins:\n  - aigen\n", encoding="utf-8")
-    parser = argparse.ArgumentParser()
-    train_cli.add_arguments(parser, "train")
-    argv = ["-f", str(tmp_path / "mkdocs.yml"), "--base", str(tiny_model_dir), "--max-steps", "2", "--seq-len", "64",
+    argv = ["train", "-f", str(tmp_path / "mkdocs.yml"), "--base", str(tiny_model_dir), "--max-steps", "2", "--seq-len", "64",
             "--batch-tokens", "128", "--no-progress", "--reuse"]
-    assert train_cli.run(parser.parse_args(argv)) == 0
+    assert cli_main(argv) == 0
     first = capsys.readouterr().out
     assert "val perplexity" in first and "full fine-tune, 2 steps" in first
     weights = sorted((tmp_path / ".aigen" / "model").glob("*.safetensors"))
     stamps = [w.stat().st_mtime_ns for w in weights]
-    assert train_cli.run(parser.parse_args(argv)) == 0
+    assert cli_main(argv) == 0
     second = capsys.readouterr().out
     assert "reused" in second and "already trained on this corpus" in second
     assert [w.stat().st_mtime_ns for w in weights] == stamps
     (tmp_path / "docs" / "new.md").write_text("# New\n\n## Usage\n\nA new page changes the corpus.\n", encoding="utf-8")
-    assert train_cli.run(parser.parse_args(argv)) == 0
+    assert cli_main(argv) == 0
     assert "reused" not in capsys.readouterr().out

@@ -13,7 +13,6 @@ What the examples are is the site's business (:mod:`mkdocs_aigen.site_corpus`); 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -166,25 +165,3 @@ def format_stats(stats: dict) -> str:
         lines.append(f"  {source:<10} {tally['documents']:>5} documents {tally['examples']:>6} examples "
                      f"{tally['tokens']:>9,} {unit}")
     return "\n".join(lines)
-
-
-def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    """Flags of ``mkdocs-aigen corpus`` (also taken by ``train``, which builds the corpus first)."""
-    parser.add_argument("-f", "--config-file", type=Path, default=Path("mkdocs.yml"),
-                        help="the site's mkdocs.yml (default: ./mkdocs.yml)")
-    parser.add_argument("--validation-fraction", type=float, default=None,
-                        help=f"share of documents held out for validation (default: the existing corpus', "
-                             f"else {VALIDATION_FRACTION})")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``mkdocs-aigen corpus``: build ``.aigen/corpus/`` and print its stats."""
-    from ..site import load_settings
-    from ..site_corpus import base_model_dir, build_site_corpus, corpus_dir
-
-    settings = load_settings(args.config_file)
-    stats = build_site_corpus(settings, tokenizer_dir=base_model_dir(settings),
-                              validation_fraction=args.validation_fraction)
-    print(format_stats(stats))
-    print(f"wrote {corpus_dir(settings)} ({stats['digest'][:19]})")
-    return 0

@@ -13,7 +13,6 @@ resume; they are discarded when the base, the corpus or the training settings ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -25,9 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..safeio import atomic_write_text
-from .checkpoint import ModelDirError, load_causal_lm, read_model_card, save_model_dir, weights_digest
-from .corpus import STATS, Example, SiteCorpusError, format_stats, read_examples, read_stats
-from .corpus import add_arguments as add_corpus_arguments
+from .checkpoint import load_causal_lm, read_model_card, save_model_dir, weights_digest
+from .corpus import STATS, Example, SiteCorpusError, read_examples, read_stats
 from .loop import TrainConfig, TrainingError, TrainResult
 
 if TYPE_CHECKING:
@@ -36,8 +34,8 @@ if TYPE_CHECKING:
 CARD_KIND = "site-fine-tune"
 RUN_FILE = "run.json"
 DEFAULT_EPOCHS = 3.0
-LR_FULL = 2e-4
-LR_LORA = 1e-3
+LR_FULL = 1e-3
+LR_LORA = 3e-3
 MIN_SEQ_LEN = 16
 
 
@@ -205,8 +203,8 @@ def encode_examples(tokenizer: Any, examples: Sequence[Example]) -> tuple["torch
     eos = tokenizer.eos_token_id
     if eos is None:
         raise TrainingError(f"{tokenizer.name_or_path}: the tokenizer has no end-of-text token; set eos_token")
-    prompts = tokenizer([e.prompt for e in examples])["input_ids"]
-    completions = tokenizer([e.completion for e in examples], add_special_tokens=False)["input_ids"]
+    prompts = tokenizer([e.prompt for e in examples], verbose=False)["input_ids"]
+    completions = tokenizer([e.completion for e in examples], add_special_tokens=False, verbose=False)["input_ids"]
     ids: list[int] = []
     mask: list[bool] = []
     for prompt, completion in zip(prompts, completions):
@@ -274,61 +272,3 @@ def summary_line(outcome: FineTuneOutcome) -> str:
     return (f"{head}: {card['method']} fine-tune, {card['steps']} steps, {card['tokens_seen']:,} tokens "
             f"({card['tokens_per_second']:,.0f} tok/s) in {card['train_seconds']:.0f}s, stopped by "
             f"{card['stopped_because'] or 'resume'}; saved {outcome.out_dir}")
-
-
-def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    """Flags of ``mkdocs-aigen train`` (and the corpus flags: it builds the corpus first)."""
-    add_corpus_arguments(parser, command)
-    parser.add_argument("--base", type=Path, help="model to start from (default: plugins.aigen.model, "
-                                                  "else the base shipped with mkdocs-aigen)")
-    parser.add_argument("--out", type=Path, help="where to write the model (default: .aigen/model)")
-    parser.add_argument("--lora", action="store_true", help="train LoRA adapters (merged on save) instead of "
-                                                            "every weight")
-    parser.add_argument("--lora-rank", type=int, default=LoraSettings.rank)
-    parser.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha)
-    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {LR_FULL}, {LR_LORA} with --lora)")
-    parser.add_argument("--seq-len", type=int, default=FineTuneSettings.seq_len, help="tokens per window")
-    parser.add_argument("--batch-tokens", type=int, default=FineTuneSettings.batch_tokens,
-                        help="tokens per optimiser step")
-    parser.add_argument("--epochs", type=float, help=f"passes over the corpus (default {DEFAULT_EPOCHS:g} unless "
-                                                     "only --max-minutes is given)")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
-    parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    parser.add_argument("--eval-every", type=int, help="steps between validation runs (default: twice an epoch)")
-    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
-    parser.add_argument("--patience", type=int, default=FineTuneSettings.patience,
-                        help="validation runs without improvement before stopping")
-    parser.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same model")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--reuse", action="store_true",
-                        help="skip training when .aigen/model was trained on this corpus from this base")
-    parser.add_argument("--fresh", action="store_true", help="ignore checkpoints of an earlier run")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress line")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``mkdocs-aigen train``: build the corpus, fine-tune, save ``.aigen/model``, print the summary."""
-    from ..site import load_settings
-    from ..site_corpus import base_model_dir, build_site_corpus, corpus_dir
-
-    settings = load_settings(args.config_file)
-    base = args.base.resolve() if args.base else base_model_dir(settings)
-    if not (base / "config.json").is_file():
-        raise ModelDirError(f"{base}: no model to fine-tune; pass --base DIR or set plugins.aigen.model in "
-                            f"{args.config_file}")
-    stats = build_site_corpus(settings, tokenizer_dir=base, validation_fraction=args.validation_fraction)
-    print(format_stats(stats))
-    options = FineTuneSettings(
-        base_dir=base, out_dir=args.out.resolve() if args.out else settings.work_dir / "model",
-        checkpoint_dir=settings.work_dir / "train-checkpoints",
-        lora=LoraSettings(args.lora_rank, args.lora_alpha) if args.lora else None, lr=args.lr,
-        seq_len=args.seq_len, batch_tokens=args.batch_tokens, epochs=args.epochs, max_steps=args.max_steps,
-        max_minutes=args.max_minutes, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
-        patience=args.patience, seed=args.seed, device=args.device, progress=args.progress,
-        digest_memo=settings.work_dir / "weights-digest.json",
-    )
-    outcome = fine_tune(corpus_dir(settings), options, reuse=args.reuse, fresh=args.fresh)
-    for note in outcome.notes:
-        print(note)
-    print(summary_line(outcome))
-    return 0
