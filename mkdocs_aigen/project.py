@@ -141,7 +141,7 @@ class Project:
         missing = [h for h in page.missing() if h not in mine] if generate != "off" else []
         texts = {h: d.text for h, d in mine.items()} | {h: placeholder_text(h) for h in missing}
         text = compose(page, texts)
-        review = PageReview(page.src_path, page.title)
+        review = PageReview(page.src_path, page.title, page.spec.topic)
         by_slug = {slugify(h): d for h, d in mine.items()}
         placeholders = {slugify(h) for h in missing}
         embedded = page.drafted_keys()

@@ -21,6 +21,7 @@ class PageReview:
 
     src_path: str
     title: str
+    topic: str
     regions: list[tuple[str, RegionInfo]] = field(default_factory=list)  # (heading, info)
     authored: int = 0
     generated: int = 0
@@ -53,7 +54,8 @@ def queue_markdown(pages: list[PageReview]) -> str:
               f"{'s' if len(waiting) != 1 else ''} await review. Approve with `mkdocs-aigen approve`.", ""]
     for page in waiting:
         link = posixpath.relpath(page.src_path, posixpath.dirname(REVIEW_PAGE))
-        lines += [f"## [{page.title}]({link})", "", "| Section | State | Code |", "| --- | --- | --- |"]
+        lines += [f"## [{page.title}]({link})", "", f"Topic: {page.topic}", "",
+                  "| Section | State | Code |", "| --- | --- | --- |"]
         for heading, info in page.regions:
             code = info.code_status or "—"
             errors = "; ".join(c.get("error") or "" for c in info.code if c["status"] == "invalid")
@@ -74,7 +76,7 @@ def write_report(path: Path, pages: list[PageReview], timings: dict[str, float])
     code = {key: sum(p.code_counts()[key] for p in pages) for key in pages[0].code_counts()} if pages else {}
     report = {
         "pages": [
-            {"page": p.src_path, "title": p.title, "authored": p.authored, "generated": p.generated,
+            {"page": p.src_path, "title": p.title, "topic": p.topic, "authored": p.authored, "generated": p.generated,
              "cached": p.cached, "embedded": p.embedded, "code": p.code_counts(),
              "sections": [{"heading": h, **asdict(r)} for h, r in p.regions]}
             for p in pages

@@ -167,14 +167,14 @@ def test_bad_front_matter_is_one_line_and_other_pages_build(tmp_path, tiny_model
 
 
 def test_existing_site_features(built, tmp_path):
-    """Explicit nav (stub listed and not), custom_dir, tags, codehilite, use_directory_urls: false."""
+    """Explicit nav (stub listed and not), custom_dir, tags, codehilite, use_directory_urls: false, language zh."""
     root, config, *_ = built
     site = tmp_path / "real"
     shutil.copytree(root, site, ignore=shutil.ignore_patterns("site"))
     (site / "overrides").mkdir()
     (site / "overrides" / "main.html").write_text('{% extends "base.html" %}{% block announce %}HELLO-OVERRIDE'
                                                   "{% endblock %}")
-    text = config.read_text().replace("theme:\n  name: material\n", "theme:\n  name: material\n  custom_dir: overrides\n")
+    text = config.read_text().replace("theme:\n  name: material\n", "theme:\n  name: material\n  custom_dir: overrides\n  language: zh\n")
     text = text.replace("  - fenced_code\n", "  - fenced_code\n  - codehilite\n")
     text = text.replace("  - blog\n", "  - blog\n  - tags\n")
     text = "use_directory_urls: false\nnav:\n  - index.md\n  - guide.md\n  - blog/index.md\n" + text
@@ -184,4 +184,6 @@ def test_existing_site_features(built, tmp_path):
     html = (site / "site" / "guide.html").read_text()
     assert "HELLO-OVERRIDE" in html and html.count('class="aigen-draft"') == 3
     assert 'href="aigen/review.html"' in html
-    assert (site / "site" / "zh.html").read_text().count('class="aigen-draft"') == 3
+    zh = (site / "site" / "zh.html").read_text(encoding="utf-8")
+    assert '<html lang="zh"' in zh and "如何配置缓存目录" in (site / "site" / "aigen" / "review.html").read_text()
+    assert zh.count('class="aigen-draft"') == 3 and "缓存" in zh
