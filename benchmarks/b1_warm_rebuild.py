@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from .common import CHILD_ENV, Context, Result, Target, alternate, python_child, summary
+from .common import CHILD_ENV, Context, Result, Target, alternate, python_child, ratios, summary
 from .fixtures import copy_example_site
 
 # `mkdocs build` as its console script runs it; at exit, write which heavy modules were imported.
@@ -57,13 +57,12 @@ def run(ctx: Context) -> Result:
     samples = alternate({"cached": lambda: build(enabled), "disabled": lambda: build(disabled)},
                         runs=ctx.runs, warmup=ctx.warmup)
     cached, plain = samples["cached"], samples["disabled"]
-    ratios = [a["seconds"] / b["seconds"] for a, b in zip(cached, plain)]
     torch_imported = any(s["torch"] or s["transformers"] for s in cached)
     generated = sorted({s["generated"] for s in cached}, key=str)
     times = {name: summary([s["seconds"] for s in runs]) for name, runs in samples.items()}
     return Result(
         "B1", "warm rebuild", "wall time of `mkdocs build` (example_site, all drafts cached) ÷ plugin disabled",
-        samples=ratios, target=Target("<=", 1.10),
+        samples=ratios(cached, plain), target=Target("<=", 1.10),
         checks={"torch not imported": not torch_imported, "nothing drafted": generated == [0]},
         details={"stub_sections": sections, "seconds": times, "runs": samples},
         lines=[f"cached build {times['cached']['median']:.2f} s vs plugin disabled "

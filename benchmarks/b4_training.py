@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import Context, Result, Target, alternate, summary
+from .common import Context, Result, Target, alternate, ratios, summary
 from .fixtures import copy_example_site
 
 
@@ -39,8 +39,11 @@ def ours(ctx: Context, corpus: Path, out_dir: Path) -> dict[str, Any]:
 
     outcome = fine_tune(corpus, fine_tune_settings(ctx, out_dir))
     card = outcome.card
-    tokens = card["steps"] * card["train_config"]["batch_tokens"]
-    return {"seconds": card["train_seconds"], "tokens": tokens, "steps": card["steps"]}
+    return _rate(card["train_seconds"], card["steps"] * card["train_config"]["batch_tokens"], card["steps"])
+
+
+def _rate(seconds: float, tokens: int, steps: int) -> dict[str, Any]:
+    return {"seconds": seconds, "tokens": tokens, "steps": steps, "tokens_per_second": tokens / seconds}
 
 
 def _step_timer():
@@ -93,8 +96,7 @@ def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
     run = Trainer(model=model, args=args, train_dataset=windows, callbacks=[timer])
     run.remove_callback(PrinterCallback)  # it would print the final metrics into the table's output
     run.train()
-    return {"seconds": timer.seconds, "tokens": timer.steps * config.sequences_per_step * seq_len,
-            "steps": timer.steps}
+    return _rate(timer.seconds, timer.steps * config.sequences_per_step * seq_len, timer.steps)
 
 
 def run(ctx: Context) -> Result:
@@ -108,16 +110,16 @@ def run(ctx: Context) -> Result:
     corpus = corpus_dir(settings)
     samples = alternate({"fine_tune": lambda: ours(ctx, corpus, work / "out"),
                          "trainer": lambda: trainer(ctx, corpus, work)}, runs=ctx.runs, warmup=ctx.warmup)
-    rates = {name: [s["tokens"] / s["seconds"] for s in runs] for name, runs in samples.items()}
-    ratios = [a / b for a, b in zip(rates["fine_tune"], rates["trainer"])]
+    rates = {name: summary([s["tokens_per_second"] for s in runs]) for name, runs in samples.items()}
     same_work = all(a["tokens"] == b["tokens"] for a, b in zip(samples["fine_tune"], samples["trainer"]))
     size = sizes(ctx)
-    medians = {name: summary(values)["median"] for name, values in rates.items()}
     return Result(
         "B4", "training",
         f"fine_tune tokens/s ÷ transformers Trainer tokens/s ({size['steps']} steps × {size['sequences']} × "
         f"{size['seq_len']} tokens, full fine-tune, {threads} torch thread(s))",
-        samples=ratios, target=Target(">=", 1.0), checks={"same tokens per run": same_work},
-        details={"tokens_per_second": {k: summary(v) for k, v in rates.items()}, "threads": threads, "runs": samples},
-        lines=[f"fine_tune {medians['fine_tune']:.0f} tok/s vs Trainer {medians['trainer']:.0f} tok/s (medians)"],
+        samples=ratios(samples["fine_tune"], samples["trainer"], "tokens_per_second"), target=Target(">=", 1.0),
+        checks={"same tokens per run": same_work},
+        details={"tokens_per_second": rates, "threads": threads, "runs": samples},
+        lines=[f"fine_tune {rates['fine_tune']['median']:.0f} tok/s vs Trainer {rates['trainer']['median']:.0f} "
+               f"tok/s (medians)"],
     )

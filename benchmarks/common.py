@@ -110,6 +110,11 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def ratios(numerators: Sequence[dict], denominators: Sequence[dict], key: str = "seconds") -> list[float]:
+    """Run-by-run ratios of one measurement of two alternated variants."""
+    return [a[key] / b[key] for a, b in zip(numerators, denominators)]
+
+
 def alternate(variants: dict[str, Callable[[], dict[str, Any]]], runs: int, warmup: int = 0
               ) -> dict[str, list[dict[str, Any]]]:
     """Call each variant in turn, run by run (A B A B …), so drift hits all alike.
@@ -125,11 +130,14 @@ def alternate(variants: dict[str, Callable[[], dict[str, Any]]], runs: int, warm
     return samples
 
 
-def timed(function: Callable[[], Any]) -> tuple[float, Any]:
-    """``(seconds, result)`` of one call."""
-    start = time.perf_counter()
+def timed(function: Callable[[], Any]) -> tuple[dict[str, float], Any]:
+    """``({"seconds": wall, "cpu_seconds": this process's CPU time}, result)`` of one call.
+
+    CPU time is reported next to wall time: on a shared machine it is the steadier of the two.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     result = function()
-    return time.perf_counter() - start, result
+    return {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}, result
 
 
 @dataclass

@@ -85,7 +85,7 @@ def copy_example_site(dest: Path, **options: Any) -> Path:
 def set_plugin_options(config: Path, options: dict[str, Any]) -> None:
     """Insert ``options`` (JSON scalars are YAML) at the top of the ``- aigen:`` block of ``config``."""
     text = config.read_text(encoding="utf-8")
-    match = re.search(r"^(?P<indent>[ \t]*)- aigen:[ \t]*$", text, re.M)
+    match = re.search(r"^(?P<indent>[ \t]*)- aigen:[ \t]*$", text, re.MULTILINE)
     if match is None:
         raise ValueError(f"{config}: no '- aigen:' plugin block to add {sorted(options)} to")
     indent = match["indent"] + "    "

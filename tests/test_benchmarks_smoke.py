@@ -7,12 +7,10 @@ import math
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks` lives at the repo root
 
-from benchmarks.__main__ import main  # noqa: E402
-from benchmarks.b6_cold_demo import demo_steps  # noqa: E402
+from benchmarks.__main__ import main
+from benchmarks.b6_cold_demo import demo_steps
 
 
 def run_quick(bench_id: str, model_dir: Path, out: Path):
