@@ -26,7 +26,6 @@ from .sections import slugify
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 
-GENERATE_MODES = ("auto", "cache-only", "off")
 _FENCE_OPENER = re.compile(r"^ {0,3}(```|~~~)", re.M)
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 

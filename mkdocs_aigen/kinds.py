@@ -34,10 +34,6 @@ class PageKind:
     digest: str
 
     @property
-    def description(self) -> str:
-        return str(getattr(self.module, "description", self.name))
-
-    @property
     def outline(self) -> tuple[str, ...]:
         return tuple(getattr(self.module, "outline", ()))
 
