@@ -7,7 +7,7 @@ SITE := example_site
 # torch's CPU build first (Linux): an unpinned torch would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench clean published-drafts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,12 @@ demo: $(STAMP)
 # JSON in benchmarks/results.json. E.g. `make bench BENCH_ARGS="--quick"` or BENCH_ARGS="--only B2".
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The drafts the Pages workflow publishes for example_site: made by the shipped base, committed.
+published-drafts: $(STAMP)
+	rm -rf $(SITE)/published-drafts
+	AIGEN_CACHE_DIR=published-drafts AIGEN_MODEL=$(CURDIR)/mkdocs_aigen/ml/base \
+		$(BIN)/mkdocs build -f $(SITE)/mkdocs.yml -d $(CURDIR)/$(SITE)/.aigen/published-site
 
 clean:
 	rm -rf $(SITE)/site $(SITE)/.aigen
