@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -16,12 +17,26 @@ class _TolerantLoader(yaml.SafeLoader):
 
 
 def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    if suffix == "ENV":
+        return _env_tag(loader, node)
     if isinstance(node, yaml.ScalarNode):
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        values = loader.construct_sequence(node)
-        return values[-1] if suffix == "ENV" and values else values
+        return loader.construct_sequence(node)
     return loader.construct_mapping(node)
+
+
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node):
+    """``!ENV VAR`` / ``!ENV [VAR, ..., default]`` as MkDocs reads it (pyyaml_env_tag)."""
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    else:
+        items = loader.construct_sequence(node)
+        names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
+    for name in names:
+        if name in os.environ:
+            return yaml.safe_load(os.environ[name])
+    return default
 
 
 _TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: _any_tag(loader, suffix, node))

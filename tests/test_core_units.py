@@ -153,3 +153,17 @@ def test_core_modules_do_not_import_torch_or_mkdocs():
             "print(sorted(m for m in ('torch', 'transformers', 'mkdocs.plugins') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
+    from mkdocs_aigen.site import load_settings
+
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: s\nplugins:\n  - aigen:\n      generate: !ENV [AIGEN_GENERATE, auto]\n"
+        "      model: !ENV [AIGEN_MODEL]\n      cache_dir: !ENV AIGEN_CACHE_DIR\n")
+    monkeypatch.delenv("AIGEN_MODEL", raising=False)
+    monkeypatch.setenv("AIGEN_GENERATE", "cache-only")
+    monkeypatch.setenv("AIGEN_CACHE_DIR", "drafts")
+    settings = load_settings(tmp_path / "mkdocs.yml")
+    assert settings.generate == "cache-only" and settings.model is None
+    assert settings.cache_dir == (tmp_path / "drafts").resolve()
