@@ -22,7 +22,7 @@ from .frontmatter import NO_CODE, StubSpec, split_front_matter
 from .kinds import KindLibrary
 from .markers import BEGIN, END, find_regions, strip_comments
 from .ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
-from .ml.package_corpus import _walk
+from .ml.package_corpus import walk_files
 from .project import PACKAGED_MODEL, Settings
 from .sections import iter_headings, split_sections
 from .stubs import discover, load_stub
@@ -155,7 +155,7 @@ def extra_examples(paths: Iterable[Path], config_dir: Path, kinds: KindLibrary) 
         if not root.exists():
             raise AigenError(f"{config_dir / 'mkdocs.yml'}: plugins.aigen.corpus_extra: {root} does not exist; "
                              f"fix or remove the entry")
-        files = [root] if root.is_file() else list(_walk(root))
+        files = [root] if root.is_file() else list(walk_files(root))
         for path in files:
             rel = path.relative_to(root).as_posix() if root.is_dir() else path.name
             doc = f"extra:{Path(os.path.relpath(path, config_dir)).as_posix()}"

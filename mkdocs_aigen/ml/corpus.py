@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from ..errors import AigenError
 from ..safeio import atomic_write_text
-from .package_corpus import _stable_hash
+from .package_corpus import stable_hash
 
 SPLITS = ("train", "validation")
 STATS = "stats.json"
@@ -47,8 +47,8 @@ def split_documents(doc_ids: Iterable[str], validation_fraction: float = VALIDAT
     """``doc id -> "train" | "validation"`` by a hash of the id alone (see the module docstring)."""
     if not 0 < validation_fraction < 1:
         raise SiteCorpusError(f"validation fraction {validation_fraction}: use a number between 0 and 1, e.g. 0.1")
-    ranked = sorted(set(doc_ids), key=lambda doc: (_stable_hash("site-split:" + doc), doc))
-    split = {doc: "validation" if _stable_hash("site-split:" + doc) < validation_fraction * 2**64 else "train"
+    ranked = sorted(set(doc_ids), key=lambda doc: (stable_hash("site-split:" + doc), doc))
+    split = {doc: "validation" if stable_hash("site-split:" + doc) < validation_fraction * 2**64 else "train"
              for doc in ranked}
     if len(ranked) >= 2:
         split[ranked[0]] = "validation"  # the lowest hash: validation even when the fraction rounds to none

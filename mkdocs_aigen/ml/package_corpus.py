@@ -99,13 +99,13 @@ class Document:
     text: str
 
 
-def _stable_hash(value: str) -> int:
+def stable_hash(value: str) -> int:
     return int.from_bytes(hashlib.sha256(value.encode("utf-8")).digest()[:8], "big")
 
 
 def split_of(doc_id: str, validation_fraction: float) -> str:
     """``"validation"`` or ``"train"``, decided by a hash of the document id alone."""
-    return "validation" if _stable_hash("split:" + doc_id) % 1_000_000 < validation_fraction * 1e6 else "train"
+    return "validation" if stable_hash("split:" + doc_id) % 1_000_000 < validation_fraction * 1e6 else "train"
 
 
 def default_roots(recipe: CorpusRecipe) -> list[tuple[str, Path]]:
@@ -123,7 +123,7 @@ def default_roots(recipe: CorpusRecipe) -> list[tuple[str, Path]]:
     return roots
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def walk_files(root: Path) -> Iterator[Path]:
     """Files under ``root`` in sorted order, skipping caches, tests and hidden dirs."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith("."))
@@ -148,12 +148,12 @@ def _candidates(roots: Sequence[tuple[str, Path]], weights: dict[str, float]) ->
     """Per source: ``(doc_id, path)`` candidates in hash order (a deterministic shuffle)."""
     found: dict[str, list[tuple[str, Path]]] = {source: [] for source in SOURCES}
     for label, root in roots:
-        for path in _walk(root):
+        for path in walk_files(root):
             for kind in _kinds_of(path):
                 if weights.get(kind, 0) > 0:
                     found[kind].append((f"{kind}:{label}/{path.relative_to(root).as_posix()}", path))
     for items in found.values():
-        items.sort(key=lambda item: (_stable_hash(item[0]), item[0]))
+        items.sort(key=lambda item: (stable_hash(item[0]), item[0]))
     return found
 
 
@@ -305,7 +305,7 @@ def build_corpus(out_dir: Path, recipe: CorpusRecipe) -> dict:
     for stale in out_dir.glob("*.jsonl"):
         stale.unlink()
     # Shards are written in hash order of the document id: the order training reads them.
-    documents = sorted(iter_documents(recipe), key=lambda d: (_stable_hash(d.doc_id), d.doc_id))
+    documents = sorted(iter_documents(recipe), key=lambda d: (stable_hash(d.doc_id), d.doc_id))
     writers = {split: _ShardWriter(out_dir, split, recipe.shard_bytes) for split in SPLITS}
     stats = {split: {source: SplitStats() for source in SOURCES} for split in SPLITS}
     for document in documents:

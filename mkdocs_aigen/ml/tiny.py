@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mkdocs_aigen.ml.checkpoint import save_model_dir
+from mkdocs_aigen.ml.pretrain import EOS, train_tokenizer
 
-SPECIAL_TOKEN = "<|endoftext|>"
 
 SAMPLE_TEXTS = (
     """# Getting started
@@ -147,30 +147,6 @@ def test_build(tmp_path):
 )
 
 
-def _train_tokenizer(texts: list[str], vocab_size: int):
-    """A byte-level BPE over ``texts`` wrapped as a transformers fast tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[SPECIAL_TOKEN],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token=SPECIAL_TOKEN,
-        eos_token=SPECIAL_TOKEN,
-        pad_token=SPECIAL_TOKEN,
-        padding_side="left",
-    )
-
-
 def _fit(
     model, tokenizer, texts: list[str], steps: int, seq_len: int = 96, batch: int = 8
 ) -> None:
@@ -212,8 +188,8 @@ def build_tiny_model(
     from transformers import LlamaConfig, LlamaForCausalLM
 
     texts = list(SAMPLE_TEXTS if texts is None else texts)
-    tokenizer = _train_tokenizer(texts, vocab_size)
-    special_id = tokenizer.convert_tokens_to_ids(SPECIAL_TOKEN)
+    tokenizer = train_tokenizer(texts, vocab_size, max_length=1024)
+    special_id = tokenizer.convert_tokens_to_ids(EOS)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
