@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, help="model dir (default: the shipped base when present, else a "
                                                    "locally built stand-in; --quick: the tests' tiny model)")
     parser.add_argument("--runs", type=int, help="runs per variant (default 5, --quick 1)")
-    parser.add_argument("--threads", type=int, help="torch threads (default: the plugin's own choice)")
+    parser.add_argument("--threads", type=int, help="torch threads, here and in children via OMP_NUM_THREADS "
+                                                    "(default: the plugin's own choice)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
     return parser
 
@@ -64,18 +66,24 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     args = build_parser().parse_args(argv)
     if args.runs is not None and args.runs < 1:
         raise SystemExit("--runs must be >= 1")
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch loads; children inherit it
     ids = selected(args.only, args.quick)
     warnings.filterwarnings("ignore")  # transformers' and torch's notices would bury the table
     logging.getLogger("transformers").setLevel(logging.ERROR)
+    import torch
+
+    threads = args.threads or torch.get_num_threads()
     model_dir, note = resolve_model(args.model, args.quick)
     with tempfile.TemporaryDirectory(prefix="mkdocs-aigen-bench-") as work:
         ctx = Context(quick=args.quick, runs=args.runs or (1 if args.quick else 5), model_dir=model_dir,
-                      model_note=note, work=Path(work), threads=args.threads)
+                      model_note=note, work=Path(work), threads=threads)
         env = environment(ctx)
         results = [run_one(bench_id, ctx) for bench_id in ids]
     env["load_average_end"] = environment(ctx)["load_average"]
-    print(f"model: {note} ({model_dir})\nmachine: {env['usable_cpus']} usable CPUs, torch threads "
-          f"{env['threads']}, load average {env['load_average']} → {env['load_average_end']}\n")
+    print(f"model: {note} ({model_dir})\nmachine: {env['usable_cpus']} usable CPUs, torch threads at start "
+          f"{threads}{'' if args.threads else ' (the generator may lower them)'}, load average "
+          f"{env['load_average']} → {env['load_average_end']}\n")
     print(format_table(results))
     write_results(args.out, env, results)
     print(f"\nwrote {args.out}")

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from .common import CHILD_ENV, Context, Result, Target, alternate, python_child, ratios, summary
+from .common import Context, Result, Target, alternate, child_env, python_child, ratios, summary
 from .fixtures import copy_example_site
 
 # `mkdocs build` as its console script runs it; at exit, write which heavy modules were imported.
@@ -41,8 +41,8 @@ def fill_cache(config: Path) -> int:
 def build(config: Path) -> dict:
     """One timed ``mkdocs build`` of ``config``."""
     modules_file = config.parent / "modules.json"
-    env = {**CHILD_ENV, "BENCH_MODULES_FILE": str(modules_file)}
-    measured = python_child(BUILD_CHILD, str(config), env=env).check(f"mkdocs build -f {config}")
+    measured = python_child(BUILD_CHILD, str(config), env=child_env(BENCH_MODULES_FILE=str(modules_file)))
+    measured.check(f"mkdocs build -f {config}")
     modules = json.loads(modules_file.read_text())
     os.unlink(modules_file)
     drafted = DRAFTED_RE.search(measured.stderr)

@@ -70,16 +70,19 @@ def naive(model, tokenizer, prompts: list[str], settings) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> Result:
+    import torch
+
     from mkdocs_aigen.ml.checkpoint import load_causal_lm
     from mkdocs_aigen.ml.generate import TransformersGenerator
 
-    threads = ctx.set_torch_threads()
+    ctx.reset_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")
     settings = forced_settings(new_tokens(ctx))
     batch_size = plugin_default("batch_size")
     generators = {size: TransformersGenerator(ctx.model_dir, settings, batch_size=size, device="cpu")
                   for size in (batch_size, LARGER_BATCH)}
     model, tokenizer = load_causal_lm(ctx.model_dir, device="cpu")
+    threads = torch.get_num_threads()  # as the plugin's generator left them; the naive loop runs with them too
     larger = f"batched_{LARGER_BATCH}"
     samples = alternate({"batched": lambda: batched(generators[batch_size], prompts),
                          "naive": lambda: naive(model, tokenizer, prompts, settings),

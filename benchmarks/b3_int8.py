@@ -27,15 +27,18 @@ def perplexity(model, tokenizer, texts: list[str], seq_len: int) -> float:
 
 
 def run(ctx: Context) -> Result:
+    import torch
+
     from mkdocs_aigen.ml.generate import TransformersGenerator
 
-    threads = ctx.set_torch_threads()
+    ctx.reset_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")
     settings = forced_settings(new_tokens(ctx))
     batch_size = plugin_default("batch_size")
     generators = {quantize or "fp32": TransformersGenerator(ctx.model_dir, settings, batch_size=batch_size,
                                                             device="cpu", quantize=quantize)
                   for quantize in (None, "int8")}
+    threads = torch.get_num_threads()  # as the plugin's generator left them
     samples = alternate({name: (lambda g=g: batched(g, prompts)) for name, g in generators.items()},
                         runs=ctx.runs, warmup=ctx.warmup)
     seq_len = 64 if ctx.quick else 256

@@ -103,7 +103,7 @@ def run(ctx: Context) -> Result:
     from mkdocs_aigen.site import load_settings
     from mkdocs_aigen.site_corpus import build_site_corpus, corpus_dir
 
-    threads = ctx.set_torch_threads()
+    ctx.reset_torch_threads()
     work = ctx.scratch("b4")
     settings = load_settings(copy_example_site(work / "site", model=str(ctx.model_dir)))
     build_site_corpus(settings, tokenizer_dir=ctx.model_dir)
@@ -116,10 +116,10 @@ def run(ctx: Context) -> Result:
     return Result(
         "B4", "training",
         f"fine_tune tokens/s ÷ transformers Trainer tokens/s ({size['steps']} steps × {size['sequences']} × "
-        f"{size['seq_len']} tokens, full fine-tune, {threads} torch thread(s))",
+        f"{size['seq_len']} tokens, full fine-tune, {ctx.threads} torch thread(s))",
         samples=ratios(samples["fine_tune"], samples["trainer"], "tokens_per_second"), target=Target(">=", 1.0),
         checks={"same tokens per run": same_work},
-        details={"tokens_per_second": rates, "threads": threads, "runs": samples},
+        details={"tokens_per_second": rates, "threads": ctx.threads, "runs": samples},
         lines=[f"fine_tune {rates['fine_tune']['median']:.0f} tok/s vs Trainer {rates['trainer']['median']:.0f} "
                f"tok/s (medians)"],
     )

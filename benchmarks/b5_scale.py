@@ -38,13 +38,11 @@ def draft_site(config: Path) -> dict:
             "model_load_seconds": project.drafter.timings.get("model_load", 0.0)}
 
 
-def measure(config: Path, threads: int | None) -> dict:
+def measure(config: Path) -> dict:
     """One drafting process on an empty cache: its own timings, wall time and peak RSS."""
     shutil.rmtree(config.parent / ".aigen", ignore_errors=True)
-    command = [sys.executable, "-m", "benchmarks.b5_scale", str(config)]
-    if threads:
-        command += ["--threads", str(threads)]
-    measured = run_measured(command).check(f"drafting {config}")
+    measured = run_measured([sys.executable, "-m", "benchmarks.b5_scale", str(config)])
+    measured.check(f"drafting {config}")
     return {**json.loads(measured.stdout.strip().splitlines()[-1]), "wall_seconds": measured.seconds,
             "peak_rss_mb": measured.peak_rss_mb}
 
@@ -52,7 +50,7 @@ def measure(config: Path, threads: int | None) -> dict:
 def run(ctx: Context) -> Result:
     options = {"max_new_tokens": 8} if ctx.quick else {}
     configs = {n: generated_site(ctx.scratch(f"b5-{n}"), n, ctx.model_dir, **options) for n in section_counts(ctx)}
-    runs = {n: [measure(config, ctx.threads) for _ in range(ctx.runs)] for n, config in configs.items()}
+    runs = {n: [measure(config) for _ in range(ctx.runs)] for n, config in configs.items()}
     rows = {}
     for n, samples in runs.items():
         rows[n] = {key: summary([s[key] for s in samples])["median"]
@@ -73,21 +71,5 @@ def run(ctx: Context) -> Result:
     )
 
 
-def main(argv: list[str]) -> int:
-    """Child entry point: draft the site at ``argv[0]`` and print what it took as one JSON line."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.b5_scale")
-    parser.add_argument("config", type=Path)
-    parser.add_argument("--threads", type=int)
-    args = parser.parse_args(argv)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    print(json.dumps(draft_site(args.config)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":  # the child: draft the site at argv[1], print what it took as one JSON line
+    print(json.dumps(draft_site(Path(sys.argv[1]))))

@@ -16,8 +16,6 @@ from typing import Any, Callable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SITE = REPO / "example_site"
-# Children inherit this: MkDocs' 2.0 banner would only add noise to their stderr.
-CHILD_ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(REPO)}
 MB = 1024 * 1024
 
 
@@ -30,7 +28,7 @@ class Context:
     model_dir: Path
     model_note: str
     work: Path
-    threads: int | None = None
+    threads: int  # torch's intra-op threads at the start of each benchmark: --threads, else torch's default
 
     @property
     def warmup(self) -> int:
@@ -41,13 +39,15 @@ class Context:
         """A fresh, empty dir under the run's scratch dir."""
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.work))
 
-    def set_torch_threads(self) -> int:
-        """Apply ``--threads`` (if given) to this process; return torch's thread count."""
+    def reset_torch_threads(self) -> None:
+        """Undo what an earlier benchmark's generator did to torch's threads in this process.
+
+        The plugin's generator may lower them when it loads a model; children get ``--threads``
+        through ``OMP_NUM_THREADS``, which the plugin respects.
+        """
         import torch
 
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        return torch.get_num_threads()
+        torch.set_num_threads(self.threads)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,11 @@ class Result:
             "target": str(self.target) if self.target else None, "checks": self.checks, "met": self.met,
             "details": self.details, "error": self.error,
         }
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment of child processes: this one's, with the repo importable and MkDocs' 2.0 banner off."""
+    return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(REPO), **extra}
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
@@ -181,7 +186,7 @@ def run_measured(command: Sequence[str] | str, *, cwd: Path | None = None, env: 
         out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             code = subprocess.call([sys.executable, "-c", _LAUNCHER, str(report), "shell" if shell else "exec", *argv],
-                                   cwd=cwd, env=env or CHILD_ENV, stdout=stdout, stderr=stderr)
+                                   cwd=cwd, env=env or child_env(), stdout=stdout, stderr=stderr)
         measured = json.loads(report.read_text())
         return Measured(measured["seconds"], measured["maxrss_kb"] * 1024 / MB, code,
                         out.read_text(errors="replace"), err.read_text(errors="replace"))
@@ -200,7 +205,7 @@ def environment(ctx: Context) -> dict[str, Any]:
 
     return {
         "python": platform.python_version(), "platform": platform.platform(terse=True),
-        "usable_cpus": _usable_cpus(), "threads": ctx.threads or "default (usable CPUs)",
+        "usable_cpus": _usable_cpus(), "torch_threads_at_start": ctx.threads,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "model": str(ctx.model_dir), "model_note": ctx.model_note, "quick": ctx.quick, "runs": ctx.runs,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),

@@ -6,7 +6,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as opt
 
 
-class _GenerateMode(opt.Choice):
+class _OffChoice(opt.Choice):
     """A choice that reads YAML's bare ``off`` (parsed as ``false``) as ``"off"``."""
 
     def run_validation(self, value):
@@ -32,7 +32,7 @@ class AigenConfig(base.Config):
     templates_dir = opt.Optional(opt.Type(str))
     """Extra page-kind templates (``<kind>.md.j2``); searched before the packaged ones."""
 
-    generate = _GenerateMode(("auto", "cache-only", "off"), default="auto")
+    generate = _OffChoice(("auto", "cache-only", "off"), default="auto")
     """``auto``: draft missing sections with the model. ``cache-only``: never load the model; a
     missing draft is a warning (or an error, see ``on_missing``) and shows a placeholder. ``off``: no
     drafting; drafts already in the sources are still marked."""
@@ -68,7 +68,7 @@ class AigenConfig(base.Config):
     quantize = opt.Optional(opt.Choice(("int8",)))
     """``int8``: CPU dynamic quantization of the model's Linear layers (faster drafting)."""
 
-    verify_code = opt.Choice(("off", "syntax", "run", "import"), default="syntax")
+    verify_code = _OffChoice(("off", "syntax", "run", "import"), default="syntax")
     """How drafted code samples are checked; ``run`` and ``import`` use a sandboxed subprocess."""
 
     package = opt.Optional(opt.Type(str))

@@ -28,6 +28,10 @@ from mkdocs_aigen.ml.stops import (
 # A last line that is only markers may still turn into a heading/fence or not ("##" -> "##x").
 _UNDECIDED_TAIL_RE = re.compile(r"[ \t#`~]*\Z")
 _DECODE_CONTEXT_TOKENS = 4
+# Up to this much weights (about 100M fp32 parameters) decoding ops take microseconds: a second
+# thread gained ~10% on an idle 2-CPU machine, and made drafting 3-40x slower whenever another
+# process held a CPU, as every op waited for the descheduled thread (benchmarks B2, B6).
+_SINGLE_THREAD_MAX_WEIGHT_BYTES = 400 * 2**20
 
 
 def _usable_cpus() -> int:
@@ -42,13 +46,14 @@ def _usable_cpus() -> int:
     return max(1, count or 1)
 
 
-def _cap_cpu_threads() -> None:
-    """Keep torch's intra-op threads within the usable CPUs, unless the user set them."""
+def _cap_cpu_threads(weight_bytes: int) -> None:
+    """Limit torch's intra-op threads, unless the user set them (``OMP_NUM_THREADS``): one for a
+    model of at most :data:`_SINGLE_THREAD_MAX_WEIGHT_BYTES` of weights, else the usable CPUs."""
     import torch
 
     if "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
         return
-    usable = _usable_cpus()
+    usable = 1 if weight_bytes <= _SINGLE_THREAD_MAX_WEIGHT_BYTES else _usable_cpus()
     if torch.get_num_threads() > usable:
         torch.set_num_threads(usable)
 
@@ -96,7 +101,7 @@ class TransformersGenerator:
         self.model, self.tokenizer = load_causal_lm(model_dir, device=device, quantize=quantize)
         self.device = self.model.get_input_embeddings().weight.device
         if self.device.type == "cpu":
-            _cap_cpu_threads()
+            _cap_cpu_threads(sum(path.stat().st_size for path in Path(model_dir).glob("*.safetensors")))
         config = self.model.config
         self.context_length = getattr(config, "max_position_embeddings", None) or min(
             self.tokenizer.model_max_length, 2048
