@@ -108,11 +108,12 @@ class Drafter:
         self.cache, self.settings, self.model = cache, settings, model
         self.timings: dict[str, float] = {}
 
-    def key(self, job: SectionJob) -> str:
+    def key(self, job: SectionJob, model_digest: str | None = None) -> str:
+        """The job's cache key; pass ``model_digest`` when keying many jobs at once."""
         s = self.settings
         return cache_key({
             "topic": job.spec.topic, "kind": job.kind.name, "section": job.heading, "notes": job.spec.notes,
-            "code": job.spec.code, "template": job.kind.digest, "model": self.model.digest,
+            "code": job.spec.code, "template": job.kind.digest, "model": model_digest or self.model.digest,
             "decoding": asdict(s.decoding), "seed": s.seed, "quantize": self.model.quantize,
             "verify_code": s.verify_code, "package": s.package, "code_retries": s.code_retries,
             "guard_retries": s.guard_retries,
@@ -121,8 +122,9 @@ class Drafter:
     def lookup(self, jobs: Sequence[SectionJob]) -> tuple[dict[SectionJob, SectionDraft], list[SectionJob]]:
         """Split ``jobs`` into cached drafts and misses."""
         found, misses = {}, []
+        digest = self.model.digest if self.cache else None
         for job in jobs:
-            entry = self.cache.get(self.key(job)) if self.cache else None
+            entry = self.cache.get(self.key(job, digest)) if self.cache else None
             if entry is None:
                 misses.append(job)
             else:
@@ -156,6 +158,7 @@ class Drafter:
             clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
         )
         drafts = {}
+        digest = self.model.digest
         for job in jobs:
             text, _, tokens = prose[job]
             code = []
@@ -166,7 +169,7 @@ class Drafter:
                 code = [{**asdict(checks[job]), "language": job.spec.code, "attempts": attempts}]
             draft = SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens)
             if self.cache:
-                self.cache.put(self.key(job), {"page": job.page, "section": job.heading, "text": draft.text,
+                self.cache.put(self.key(job, digest), {"page": job.page, "section": job.heading, "text": draft.text,
                                                "code": draft.code, "tokens": tokens})
             drafts[job] = draft
         self.timings["generate"] = time.monotonic() - started

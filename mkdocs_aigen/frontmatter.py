@@ -34,6 +34,12 @@ class StubSpec:
         return self.code != NO_CODE
 
 
+def front_matter_text(text: str) -> str:
+    """The raw YAML of the front-matter ("" when there is none), without parsing it."""
+    match = _FRONT_MATTER.match(text)
+    return match.group("yaml") if match else ""
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
     """Return the YAML front-matter of a Markdown file and the offset where its body starts.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .errors import FrontMatterError
-from .frontmatter import StubSpec, parse_stub_spec, split_front_matter
+from .frontmatter import StubSpec, front_matter_text, parse_stub_spec, split_front_matter
 from .kinds import KindLibrary, PageKind
 from .markers import DraftRegion, find_regions, wrap
 from .sections import Section, heading_key, slugify, split_sections
@@ -71,6 +71,8 @@ def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | Non
             text = Path(abs_path).read_bytes().decode("utf-8-sig") if Path(abs_path).exists() else ""
         except UnicodeDecodeError as error:
             raise FrontMatterError(f"{src_path}: not UTF-8 (byte {error.start}); save it as UTF-8") from None
+    if "aigen" not in front_matter_text(text):
+        return None  # fast path: most pages are no stubs, and a warm build should not parse their YAML
     try:
         meta, body_start = split_front_matter(text)
     except Exception as error:  # yaml errors come in many classes
