@@ -29,7 +29,8 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0].strip("`"))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Run the benchmarks: table on stdout, "
+                                     "JSON results in a file.")
     parser.add_argument("--quick", action="store_true", help="smoke size: tiny model, few tokens, one run, no B6")
     parser.add_argument("--only", type=lambda text: [b.strip().upper() for b in text.split(",") if b.strip()],
                         help="comma-separated benchmarks to run, e.g. B2 or B1,B3")

@@ -47,15 +47,20 @@ def batched(generator, prompts: list[str]) -> dict[str, Any]:
     return {**times, "tokens": sum(r.new_tokens for r in results)}
 
 
-def naive(model, tokenizer, prompts: list[str], settings) -> dict[str, Any]:
-    """The transformers docs' way: ``model.generate(**tokenizer(prompt, return_tensors="pt"), …)`` per section."""
+def naive(model, tokenizer, prompts: list[str], settings, context_length: int) -> dict[str, Any]:
+    """The transformers docs' way: ``model.generate(**tokenizer(prompt, return_tensors="pt"), …)`` per section.
+
+    Like the plugin, it keeps the last prompt tokens that leave room in the context for the new ones.
+    """
     import torch
+
+    room = context_length - settings.max_new_tokens
 
     def loop() -> int:
         tokens = 0
         for seed, prompt in enumerate(prompts):
             torch.manual_seed(seed)
-            inputs = tokenizer(prompt, return_tensors="pt")
+            inputs = {key: value[:, -room:] for key, value in tokenizer(prompt, return_tensors="pt").items()}
             output = model.generate(
                 **inputs, max_new_tokens=settings.max_new_tokens, min_new_tokens=settings.min_new_tokens,
                 do_sample=True, temperature=settings.temperature, top_p=settings.top_p,
@@ -85,7 +90,8 @@ def run(ctx: Context) -> Result:
     threads = torch.get_num_threads()  # as the plugin's generator left them; the naive loop runs with them too
     larger = f"batched_{LARGER_BATCH}"
     samples = alternate({"batched": lambda: batched(generators[batch_size], prompts),
-                         "naive": lambda: naive(model, tokenizer, prompts, settings),
+                         "naive": lambda: naive(model, tokenizer, prompts, settings,
+                                                generators[batch_size].context_length),
                          larger: lambda: batched(generators[LARGER_BATCH], prompts)},
                         runs=ctx.runs, warmup=ctx.warmup)
     rates = {name: summary([s["tokens"] / s["seconds"] for s in runs]) for name, runs in samples.items()}

@@ -21,7 +21,7 @@ def perplexity(model, tokenizer, texts: list[str], seq_len: int) -> float:
 
     from mkdocs_aigen.ml.loop import evaluate
 
-    ids = [token for text in texts for token in [*tokenizer(text)["input_ids"], tokenizer.eos_token_id]]
+    ids = [token for text in texts for token in [*tokenizer(text, verbose=False)["input_ids"], tokenizer.eos_token_id]]
     stream = torch.tensor(ids, dtype=torch.long)
     return evaluate(model, stream, min(seq_len, len(ids) - 1))[1]
 

@@ -111,7 +111,7 @@ def run(ctx: Context) -> Result:
     samples = alternate({"fine_tune": lambda: ours(ctx, corpus, work / "out"),
                          "trainer": lambda: trainer(ctx, corpus, work)}, runs=ctx.runs, warmup=ctx.warmup)
     rates = {name: summary([s["tokens_per_second"] for s in runs]) for name, runs in samples.items()}
-    same_work = all(a["tokens"] == b["tokens"] for a, b in zip(samples["fine_tune"], samples["trainer"]))
+    same_work = all(a["tokens"] == b["tokens"] for a, b in zip(samples["fine_tune"], samples["trainer"], strict=True))
     size = sizes(ctx)
     return Result(
         "B4", "training",

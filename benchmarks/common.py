@@ -117,7 +117,7 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 def ratios(numerators: Sequence[dict], denominators: Sequence[dict], key: str = "seconds") -> list[float]:
     """Run-by-run ratios of one measurement of two alternated variants."""
-    return [a[key] / b[key] for a, b in zip(numerators, denominators)]
+    return [a[key] / b[key] for a, b in zip(numerators, denominators, strict=True)]
 
 
 def alternate(variants: dict[str, Callable[[], dict[str, Any]]], runs: int, warmup: int = 0
@@ -231,7 +231,10 @@ def format_table(results: Sequence[Result]) -> str:
         target = " & ".join(filter(None, [str(r.target) if r.target else "", *r.checks])) or "-"
         rows.append((r.bench_id, r.title, format_value(r.median, r.unit), spread, str(len(r.samples)), target, met))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    def line(cells): return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
     out = [line(header), line(["-" * w for w in widths]), *map(line, rows), ""]
     for r in results:
         out.append(f"{r.bench_id} {r.title}: {r.metric}")

@@ -74,7 +74,7 @@ class SectionDraft:
 class ModelHandle:
     """A model directory whose digest is cheap (no torch) and whose generator loads on first use."""
 
-    def __init__(self, model_dir: Path, decoding: DecodingSettings, *, batch_size: int = 8,
+    def __init__(self, model_dir: Path, decoding: DecodingSettings, *, batch_size: int = 32,
                  device: str | None = None, quantize: str | None = None, digest_memo: Path | None = None):
         self.model_dir = Path(model_dir)
         self.decoding, self.batch_size, self.device, self.quantize = decoding, batch_size, device, quantize

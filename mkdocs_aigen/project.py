@@ -41,7 +41,7 @@ class Settings:
     on_missing: str = "warn"
     publish_unreviewed: bool = True
     fail_on_unreviewed: bool = False
-    batch_size: int = 8
+    batch_size: int = 32
     device: str | None = None
     quantize: str | None = None
     corpus_extra: tuple[Path, ...] = ()

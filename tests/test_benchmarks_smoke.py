@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks` lives at the repo root
 
 from benchmarks.__main__ import main
 from benchmarks.b6_cold_demo import demo_steps
