@@ -28,12 +28,7 @@ from mkdocs_aigen.ml.loop import (  # noqa: E402
 WORDS = "widget cache render page plugin build theme config option value file path site draft".split()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _paragraph(seed: int, words: int = 60) -> str:

@@ -21,12 +21,7 @@ TOPICS = ("Install the tool", "Configure the plugin", "Read a file", "Write a pl
           "Build the site", "Cache drafts", "Review drafts")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 THINGS = ("cache", "config", "layer", "schema", "secret", "plugin", "server", "theme", "index", "draft")
