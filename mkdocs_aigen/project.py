@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from .cache import DraftCache
+from .cache import DraftCache, cache_key
 from .codecheck import check_code, iter_fenced_blocks
 from .drafting import Drafter, DraftSettings, ModelHandle, SectionDraft, SectionJob, placeholder_text
 from .errors import AigenError, SettingsError
@@ -164,12 +164,21 @@ class Project:
 
     def check_blocks(self, markdown: str) -> list[dict]:
         """Code checks of the fenced blocks in an embedded draft."""
+        return [{**self._check(block.language, block.code), "language": block.language, "attempts": 1}
+                for block in iter_fenced_blocks(markdown)]
+
+    def _check(self, language: str, code: str) -> dict:
+        """One sample's verdict; ``run``/``import`` verdicts are cached, so warm builds run no sandbox."""
         s = self.settings.draft
-        return [
-            {"status": c.status, "error": c.error, "language": block.language, "attempts": 1}
-            for block in iter_fenced_blocks(markdown)
-            for c in [check_code(block.language, block.code, s.verify_code, s.package)]
-        ]
+        persist = self.cache is not None and s.verify_code in ("run", "import")
+        key = cache_key({"check": language, "code": code, "mode": s.verify_code, "package": s.package})
+        entry = self.cache.get(key) if persist else None
+        if entry is None:
+            check = check_code(language, code, s.verify_code, s.package)
+            entry = {"text": code, "status": check.status, "error": check.error}
+            if persist:
+                self.cache.put(key, entry)
+        return {"status": entry["status"], "error": entry["error"]}
 
 
 def _heading_of(markdown: str) -> str | None:

@@ -167,3 +167,20 @@ def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
     settings = load_settings(tmp_path / "mkdocs.yml")
     assert settings.generate == "cache-only" and settings.model is None
     assert settings.cache_dir == (tmp_path / "drafts").resolve()
+
+
+def test_sandboxed_verdicts_of_embedded_drafts_are_cached(tmp_path):
+    from mkdocs_aigen.drafting import DraftSettings
+    from mkdocs_aigen.project import Project, Settings
+
+    def project():
+        return Project(Settings(tmp_path, tmp_path / "docs", cache_dir=tmp_path / "cache",
+                                draft=DraftSettings(verify_code="run")))
+
+    draft = "## Example\n\n```python\nprint(1 / 0)\n```"
+    first = project().check_blocks(draft)
+    assert first[0]["status"] == "invalid" and "ZeroDivisionError" in first[0]["error"]
+    entries = list((tmp_path / "cache").rglob("*.json"))
+    assert len(entries) == 1
+    assert project().check_blocks(draft) == first
+    assert [e.stat().st_mtime_ns for e in (tmp_path / "cache").rglob("*.json")] == [entries[0].stat().st_mtime_ns]
