@@ -31,8 +31,8 @@ RUNS_FACTOR = 3  # a build takes about a second: three times the runs (not at th
 def fill_cache(config: Path) -> int:
     """Draft every missing section of the site into its cache, as the plugin would; return the count."""
     from mkdocs_aigen.project import Project
-    from mkdocs_aigen.site import load_settings
-    from mkdocs_aigen.stubs import discover
+    from mkdocs_aigen.cli.config_file import load_settings
+    from mkdocs_aigen.drafting.stubs import discover
 
     project = Project(load_settings(config))
     pages, _ = discover(project.settings.docs_dir, project.kinds)

@@ -78,7 +78,7 @@ def run(ctx: Context) -> Result:
     import torch
 
     from mkdocs_aigen.ml.checkpoint import load_causal_lm
-    from mkdocs_aigen.ml.generate import TransformersGenerator
+    from mkdocs_aigen.ml.backends.local import TransformersGenerator
 
     ctx.reset_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")

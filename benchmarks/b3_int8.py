@@ -29,7 +29,7 @@ def perplexity(model, tokenizer, texts: list[str], seq_len: int) -> float:
 def run(ctx: Context) -> Result:
     import torch
 
-    from mkdocs_aigen.ml.generate import TransformersGenerator
+    from mkdocs_aigen.ml.backends.local import TransformersGenerator
 
     ctx.reset_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")

@@ -100,7 +100,7 @@ def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> Result:
-    from mkdocs_aigen.site import load_settings
+    from mkdocs_aigen.cli.config_file import load_settings
     from mkdocs_aigen.site_corpus import build_site_corpus, corpus_dir
 
     ctx.reset_torch_threads()

@@ -201,7 +201,7 @@ def environment(ctx: Context) -> dict[str, Any]:
     """Where and how the run happened (recorded in the JSON and printed above the table)."""
     import platform
 
-    from mkdocs_aigen.ml.generate import _usable_cpus
+    from mkdocs_aigen.ml.backends.local import _usable_cpus
 
     return {
         "python": platform.python_version(), "platform": platform.platform(terse=True),

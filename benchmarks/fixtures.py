@@ -123,8 +123,8 @@ def generated_site(root: Path, stub_sections: int, model_dir: Path, **options: A
 def section_prompts(config: Path) -> list[str]:
     """The prose prompts the plugin builds for every missing stub section of the site at ``config``."""
     from mkdocs_aigen.project import Project
-    from mkdocs_aigen.site import load_settings
-    from mkdocs_aigen.stubs import discover
+    from mkdocs_aigen.cli.config_file import load_settings
+    from mkdocs_aigen.drafting.stubs import discover
 
     project = Project(load_settings(config))
     pages, errors = discover(project.settings.docs_dir, project.kinds)

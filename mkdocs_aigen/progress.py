@@ -1,35 +1,67 @@
-"""A small stderr progress bar for drafting: sections done, tokens/s, ETA."""
+"""Progress bars for drafting and training, through tqdm: one look, one on/off rule.
+
+A bar shows only when stderr is a terminal and the ``mkdocs`` logger lets INFO through (so
+``mkdocs build -q`` and CI logs stay quiet); :func:`set_enabled` lets a command force it off
+(``--no-progress``). Rates are shown in tokens/s, with an ETA from the items done.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Iterator
+
+_forced_off = False
 
 
-class ProgressBar:
-    """Redraws one ``\\r`` line; silent until ``delay`` seconds have passed (quick runs print nothing)."""
+def set_enabled(enabled: bool) -> None:
+    """Turn every progress bar of this process off (``--no-progress``) or back to automatic."""
+    global _forced_off
+    _forced_off = not enabled
 
-    def __init__(self, label: str, total: int, delay: float = 1.0, stream: TextIO | None = None) -> None:
-        self.label, self.total, self.delay = label, total, delay
-        self.stream = stream or sys.stderr
+
+def enabled() -> bool:
+    """Whether a bar may show now: not forced off, stderr a terminal, INFO logging on."""
+    if _forced_off or not sys.stderr.isatty():
+        return False
+    return logging.getLogger("mkdocs").getEffectiveLevel() <= logging.INFO
+
+
+@contextmanager
+def progress_bar(label: str, total: int, unit: str = "section") -> Iterator["Progress"]:
+    """A bar for ``total`` items; call the yielded object as ``update(done, tokens)``."""
+    bar = Progress(label, total, unit)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+class Progress:
+    """``update(done, tokens)`` moves the bar to ``done`` items and shows tokens/s."""
+
+    def __init__(self, label: str, total: int, unit: str = "section") -> None:
         self.started = time.monotonic()
-        self.shown = False
+        self.bar = None
+        if enabled():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=f"aigen: {label}", unit=unit, file=sys.stderr, leave=False,
+                            dynamic_ncols=True)
 
     def __call__(self, done: int, tokens: int) -> None:
-        elapsed = time.monotonic() - self.started
-        if elapsed < self.delay and not self.shown:
+        self.update(done, tokens)
+
+    def update(self, done: int, tokens: int, **fields: object) -> None:
+        if self.bar is None:
             return
-        rate = tokens / elapsed if elapsed > 0 else 0.0
-        eta = elapsed / done * (self.total - done) if done else float("nan")
-        eta_text = "?" if eta != eta else f"{int(eta) // 60}m{int(eta) % 60:02d}s"
-        width = 24
-        filled = int(width * done / max(self.total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(
-            f"\raigen: {self.label} [{bar}] {done}/{self.total} sections · {rate:.0f} tok/s · ETA {eta_text} "
-        )
-        self.shown = True
-        if done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        self.bar.set_postfix({"tok/s": f"{tokens / elapsed:.0f}", **fields}, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -11,17 +11,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from .cache import DraftCache, cache_key
-from .codecheck import check_code, iter_fenced_blocks
-from .drafting import Drafter, DraftSettings, ModelHandle, SectionDraft, SectionJob, placeholder_text
-from .errors import AigenError, SettingsError
-from .kinds import KindLibrary
-from .markers import find_regions
-from .ml.decoding import DecodingSettings
-from .render import RegionInfo
-from .review import PageReview
-from .sections import slugify, split_sections
-from .stubs import StubPage, compose
+from mkdocs_aigen.drafting.cache import DraftCache, cache_key
+from mkdocs_aigen.checks.code import check_code, iter_fenced_blocks
+from mkdocs_aigen.drafting.engine import Drafter, DraftSettings, ModelHandle, SectionDraft, SectionJob, placeholder_text
+from mkdocs_aigen.errors import AigenError, SettingsError
+from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.markers import find_regions
+from mkdocs_aigen.ml.decoding import DecodingSettings
+from mkdocs_aigen.authoring.status import PageReview, RegionInfo
+from mkdocs_aigen.markdown import slugify, split_sections
+from mkdocs_aigen.drafting.stubs import StubPage, compose
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"

@@ -15,17 +15,17 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .authoring import iter_feedback
-from .codecheck import iter_fenced_blocks
-from .errors import AigenError, FrontMatterError
-from .frontmatter import NO_CODE, StubSpec, split_front_matter
-from .kinds import KindLibrary
-from .markers import BEGIN, END, find_regions, strip_comments
-from .ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
-from .ml.package_corpus import walk_files
-from .project import PACKAGED_MODEL, Settings
-from .sections import iter_headings, split_sections
-from .stubs import discover, load_stub
+from mkdocs_aigen.authoring.loop import iter_feedback
+from mkdocs_aigen.checks.code import iter_fenced_blocks
+from mkdocs_aigen.errors import AigenError, FrontMatterError
+from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter
+from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.markers import BEGIN, END, find_regions, strip_comments
+from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
+from mkdocs_aigen.ml.package_corpus import walk_files
+from mkdocs_aigen.project import PACKAGED_MODEL, Settings
+from mkdocs_aigen.markdown import iter_headings, split_sections
+from mkdocs_aigen.drafting.stubs import discover, load_stub
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 

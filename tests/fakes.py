@@ -19,7 +19,7 @@ class ScriptedGenerator:
 
 
 class FakeModel:
-    """Stands in for :class:`mkdocs_aigen.drafting.ModelHandle`."""
+    """Stands in for :class:`mkdocs_aigen.drafting.engine.ModelHandle`."""
 
     def __init__(self, script, digest="sha256:fake"):
         self.generator = ScriptedGenerator(script)

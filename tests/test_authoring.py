@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from mkdocs_aigen import cli
-from mkdocs_aigen.authoring import (
+from mkdocs_aigen.authoring.loop import (
     PageFile, ReviewStore, Source, SourceChangedError, approve_page, draft_pages, iter_feedback, load_pages,
     page_status, sync,
 )
@@ -333,7 +333,7 @@ def test_a_draft_whose_heading_was_removed_is_not_drafted_twice(site: Path):
 
 def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
     monkeypatch.setattr(cli, "SUBCOMMANDS", {k: v for k, v in cli.SUBCOMMANDS.items()
-                                             if v[0] == "mkdocs_aigen.authoring_cli"})
+                                             if v[0] == "mkdocs_aigen.cli.authoring"})
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err

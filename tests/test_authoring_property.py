@@ -12,12 +12,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkdocs_aigen.authoring import (
+from mkdocs_aigen.authoring.loop import (
     ReviewStore, approve_page, draft_pages, iter_feedback, load_pages, page_status, sync,
 )
-from mkdocs_aigen.kinds import KindLibrary
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
-from mkdocs_aigen.stubs import discover
+from mkdocs_aigen.drafting.stubs import discover
 from test_authoring import fake_model, fake_project, retrain, make_site
 
 PAGES = {

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mkdocs_aigen import codecheck
-from mkdocs_aigen.codecheck import VERIFY_MODES, CodeCheck, FencedBlock, check_code, iter_fenced_blocks
+from mkdocs_aigen.checks import code as codecheck
+from mkdocs_aigen.checks.code import VERIFY_MODES, CodeCheck, FencedBlock, check_code, iter_fenced_blocks
 
 GOOD = [
     ("python", "def greet(name):\n    return f'hi {name}'\n"),

@@ -7,14 +7,15 @@ import sys
 
 import pytest
 
-from mkdocs_aigen.cache import DraftCache, cache_key
+from mkdocs_aigen.drafting.cache import DraftCache, cache_key
 from mkdocs_aigen.errors import FrontMatterError
-from mkdocs_aigen.frontmatter import StubSpec, parse_stub_spec, split_front_matter
-from mkdocs_aigen.kinds import KindLibrary
+from mkdocs_aigen.drafting.frontmatter import StubSpec, parse_stub_spec, split_front_matter
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import find_regions, strip_comments, wrap
-from mkdocs_aigen.render import RegionInfo, mark_drafts, sanitize
-from mkdocs_aigen.sections import split_sections
-from mkdocs_aigen.stubs import compose, load_stub
+from mkdocs_aigen.authoring.status import RegionInfo
+from mkdocs_aigen.plugin.render import mark_drafts, sanitize
+from mkdocs_aigen.markdown import split_sections
+from mkdocs_aigen.drafting.stubs import compose, load_stub
 
 KINDS = ("how-to", "reference", "tutorial", "explanation", "blog-post")
 
@@ -149,14 +150,14 @@ def test_cache_roundtrip_and_corrupt_entry(tmp_path, caplog):
 def test_core_modules_do_not_import_torch_or_mkdocs():
     import subprocess
 
-    code = ("import sys, mkdocs_aigen.project, mkdocs_aigen.stubs, mkdocs_aigen.markers;"
+    code = ("import sys, mkdocs_aigen.project, mkdocs_aigen.drafting.stubs, mkdocs_aigen.markers;"
             "print(sorted(m for m in ('torch', 'transformers', 'mkdocs.plugins') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
-    from mkdocs_aigen.site import load_settings
+    from mkdocs_aigen.cli.config_file import load_settings
 
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: s\nplugins:\n  - aigen:\n      generate: !ENV [AIGEN_GENERATE, auto]\n"
@@ -170,7 +171,7 @@ def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
 
 
 def test_sandboxed_verdicts_of_embedded_drafts_are_cached(tmp_path):
-    from mkdocs_aigen.drafting import DraftSettings
+    from mkdocs_aigen.drafting.engine import DraftSettings
     from mkdocs_aigen.project import Project, Settings
 
     def project():

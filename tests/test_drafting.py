@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fakes import FakeModel
 
-from mkdocs_aigen.cache import DraftCache
-from mkdocs_aigen.drafting import Drafter, DraftSettings, SectionJob, clean_prose, derive_seed
-from mkdocs_aigen.frontmatter import StubSpec
-from mkdocs_aigen.kinds import KindLibrary
+from mkdocs_aigen.drafting.cache import DraftCache
+from mkdocs_aigen.drafting.engine import Drafter, DraftSettings, SectionJob, clean_prose, derive_seed
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.drafting.kinds import KindLibrary
 
 KINDS = KindLibrary()
 

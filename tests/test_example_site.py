@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from mkdocs_aigen.frontmatter import split_front_matter
+from mkdocs_aigen.drafting.frontmatter import split_front_matter
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "example_site"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from mkdocs_aigen.errors import AigenError
-from mkdocs_aigen.frontmatter import StubSpec
-from mkdocs_aigen.kinds import KindLibrary
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import wrap
 from mkdocs_aigen.ml import corpus
 from mkdocs_aigen.cli import main as cli_main
 from mkdocs_aigen.ml.corpus import Example, build_corpus, deduplicate, read_examples, split_documents
-from mkdocs_aigen.site import load_settings
+from mkdocs_aigen.cli.config_file import load_settings
 from mkdocs_aigen.site_corpus import build_site_corpus, guess_kind, page_examples, python_examples
 
 SECRET = "ZEBRA-DRAFT-7731"

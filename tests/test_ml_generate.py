@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mkdocs_aigen.ml.checkpoint import weights_digest
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
-from mkdocs_aigen.ml.generate import TransformersGenerator
+from mkdocs_aigen.ml.backends.local import TransformersGenerator
 from mkdocs_aigen.ml.stops import (
     close_open_fences,
     is_degenerate,

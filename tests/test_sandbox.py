@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mkdocs_aigen.sandbox import active_layers, run_sandboxed
+from mkdocs_aigen.checks.sandbox import active_layers, run_sandboxed
 
 PRINT_WORKDIR = "import os\nprint('WORKDIR=' + os.getcwd(), flush=True)\n"
 

@@ -11,10 +11,10 @@ from mkdocs_aigen.project import PACKAGED_MODEL
 
 DRAFT = """
 import torch
-from mkdocs_aigen.frontmatter import StubSpec
-from mkdocs_aigen.kinds import KindLibrary
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
-from mkdocs_aigen.ml.generate import TransformersGenerator
+from mkdocs_aigen.ml.backends.local import TransformersGenerator
 from mkdocs_aigen.project import PACKAGED_MODEL
 torch.set_num_threads(1)
 prompt = KindLibrary().get("how-to").section_prompt(StubSpec("Configure logging"), "Overview")

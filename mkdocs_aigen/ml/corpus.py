@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import AigenError
-from ..safeio import atomic_write_text
-from .package_corpus import stable_hash
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.ml.package_corpus import stable_hash
 
 SPLITS = ("train", "validation")
 STATS = "stats.json"

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AigenError
-from ..safeio import atomic_write_text
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.safeio import atomic_write_text
 
 if TYPE_CHECKING:
     import torch

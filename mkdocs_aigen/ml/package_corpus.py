@@ -35,8 +35,8 @@ from email.parser import Parser
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ..errors import AigenError
-from ..safeio import atomic_write_text
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.safeio import atomic_write_text
 
 SOURCES = ("docs", "docstrings", "source")
 SPLITS = ("train", "validation")

@@ -45,10 +45,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import AigenError
-from ..safeio import atomic_write_text
-from . import package_corpus
-from .loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, evaluate, result_to_dict, train
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.ml import package_corpus
+from mkdocs_aigen.ml.loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, evaluate, result_to_dict, train
 
 if TYPE_CHECKING:
     import torch
@@ -346,7 +346,7 @@ def pretrain(config: PretrainConfig) -> dict:
     """Run every step (resuming where possible) and write the model dir; return its card."""
     import torch
 
-    from .checkpoint import save_model_dir
+    from mkdocs_aigen.ml.checkpoint import save_model_dir
 
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..safeio import atomic_write_text
-from .checkpoint import load_causal_lm, read_model_card, save_model_dir, weights_digest
-from .corpus import STATS, Example, SiteCorpusError, read_examples, read_stats
-from .loop import TrainConfig, TrainingError, TrainResult
+from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.ml.checkpoint import load_causal_lm, read_model_card, save_model_dir, weights_digest
+from mkdocs_aigen.ml.corpus import STATS, Example, SiteCorpusError, read_examples, read_stats
+from mkdocs_aigen.ml.loop import TrainConfig, TrainingError, TrainResult
 
 if TYPE_CHECKING:
     import torch
@@ -112,7 +112,7 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
                             f"pass --base DIR (the model to start from) or --out DIR")
     import torch
 
-    from .loop import evaluate, resolve_device, train
+    from mkdocs_aigen.ml.loop import evaluate, resolve_device, train
 
     train_examples = read_examples(corpus_dir, "train")
     val_examples = read_examples(corpus_dir, "validation")

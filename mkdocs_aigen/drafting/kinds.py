@@ -9,16 +9,16 @@ from pathlib import Path
 
 import jinja2
 
-from .errors import KindError
-from .frontmatter import StubSpec
-from .sections import heading_key
+from mkdocs_aigen.errors import KindError
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.markdown import heading_key
 
 SUFFIX = ".md.j2"
 
 
 def packaged_templates_dir() -> Path:
     """The kinds shipped with the package (``templates/`` at the repo root, inside the wheel)."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     for candidate in (here / "_templates", here.parent / "templates"):
         if candidate.is_dir():
             return candidate

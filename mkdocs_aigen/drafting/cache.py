@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .safeio import atomic_write_text
+from mkdocs_aigen.safeio import atomic_write_text
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 

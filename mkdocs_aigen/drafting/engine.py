@@ -14,15 +14,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
-from .cache import DraftCache, cache_key
-from .codecheck import CodeCheck, check_code
-from .frontmatter import StubSpec
-from .kinds import PageKind
-from .markers import strip_comments
-from .ml.decoding import DecodingSettings, GenerationRequest, Generator
-from .ml.stops import is_degenerate
-from .progress import ProgressBar
-from .sections import slugify
+from mkdocs_aigen.drafting.cache import DraftCache, cache_key
+from mkdocs_aigen.checks.code import CodeCheck, check_code
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.drafting.kinds import PageKind
+from mkdocs_aigen.markers import strip_comments
+from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
+from mkdocs_aigen.ml.stops import is_degenerate
+from mkdocs_aigen.progress import progress_bar
+from mkdocs_aigen.markdown import slugify
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 
@@ -82,13 +82,13 @@ class ModelHandle:
 
     @property
     def digest(self) -> str:
-        from .ml.checkpoint import weights_digest
+        from mkdocs_aigen.ml.checkpoint import weights_digest
 
         return weights_digest(self.model_dir, memo_file=self.digest_memo)
 
     @cached_property
     def generator(self) -> Generator:
-        from .ml.generate import TransformersGenerator
+        from mkdocs_aigen.ml.backends.local import TransformersGenerator
 
         log.info("aigen: loading model %s", self.model_dir)
         return TransformersGenerator(self.model_dir, self.decoding, batch_size=self.batch_size,
@@ -187,11 +187,12 @@ class Drafter:
             if not pending:
                 break
             label = phase if attempt == 0 else f"{phase} retry {attempt}"
-            outputs = generator.generate(
-                [request(job, derive_seed(self.settings.seed, job.spec.topic, job.heading, phase, attempt))
-                 for job in pending],
-                progress=ProgressBar(label, len(pending)),
-            )
+            with progress_bar(label, len(pending)) as progress:
+                outputs = generator.generate(
+                    [request(job, derive_seed(self.settings.seed, job.spec.topic, job.heading, phase, attempt))
+                     for job in pending],
+                    progress=progress,
+                )
             rejected = []
             for job, output in zip(pending, outputs):
                 text = clean(output.text)

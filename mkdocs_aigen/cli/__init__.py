@@ -7,15 +7,15 @@ import importlib
 import logging
 import sys
 
-from .errors import AigenError
+from mkdocs_aigen.errors import AigenError
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
-    "draft": ("mkdocs_aigen.authoring_cli", "write drafts of missing sections into stub pages"),
-    "status": ("mkdocs_aigen.authoring_cli", "show the review queue"),
-    "approve": ("mkdocs_aigen.authoring_cli", "approve drafted sections of a page"),
-    "corpus": ("mkdocs_aigen.training_cli", "build the fine-tuning corpus from the site"),
-    "train": ("mkdocs_aigen.training_cli", "fine-tune the model on the site's corpus"),
+    "draft": ("mkdocs_aigen.cli.authoring", "write drafts of missing sections into stub pages"),
+    "status": ("mkdocs_aigen.cli.authoring", "show the review queue"),
+    "approve": ("mkdocs_aigen.cli.authoring", "approve drafted sections of a page"),
+    "corpus": ("mkdocs_aigen.cli.training", "build the fine-tuning corpus from the site"),
+    "train": ("mkdocs_aigen.cli.training", "fine-tune the model on the site's corpus"),
     "pretrain": ("mkdocs_aigen.ml.pretrain", "train a base model from scratch on offline text"),
 }
 

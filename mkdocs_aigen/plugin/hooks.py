@@ -10,14 +10,15 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from .config import AigenConfig
-from .errors import AigenError
-from .markers import remove_markers
-from .project import Project, RenderedStub, Settings
-from .render import RegionInfo, banner, mark_drafts
-from .review import REVIEW_PAGE, queue_markdown, write_report
-from .safeio import atomic_write_text
-from .stubs import load_stub
+from mkdocs_aigen.config import AigenConfig
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.markers import remove_markers
+from mkdocs_aigen.project import Project, RenderedStub, Settings
+from mkdocs_aigen.authoring.status import RegionInfo
+from mkdocs_aigen.plugin.render import banner, mark_drafts
+from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
+from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.drafting.stubs import load_stub
 
 log = get_plugin_logger(__name__)
 CSS_URI = "assets/aigen/aigen.css"
@@ -79,7 +80,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         self._report_gaps(reviews)
         files.append(File.generated(config, REVIEW_PAGE, content=queue_markdown(reviews),
                                     inclusion=InclusionLevel.DRAFT if hide else InclusionLevel.NOT_IN_NAV))
-        files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent / "assets/aigen.css")))
+        files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent.parent / "assets/aigen.css")))
         write_report(settings.work_dir / "report.json", reviews,
                      {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {})
         totals = [sum(getattr(r, k) for r in reviews) for k in ("generated", "cached", "embedded", "authored")]

@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .errors import FrontMatterError
+from mkdocs_aigen.errors import FrontMatterError
 
 _FRONT_MATTER = re.compile(
     r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M

@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .authoring import ReviewStore, SourceChangedError
-    from .project import Project
-    from .site import load_settings
+    from mkdocs_aigen.authoring.loop import ReviewStore, SourceChangedError
+    from mkdocs_aigen.project import Project
+    from mkdocs_aigen.cli.config_file import load_settings
 
     settings = load_settings(args.config_file)
     project = Project(settings)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(project, args, names: list[str]):
-    from .authoring import load_pages, resolve_page
+    from mkdocs_aigen.authoring.loop import load_pages, resolve_page
 
     files, errors = load_pages(project, [resolve_page(project.settings.docs_dir, n) for n in names])
     for error in errors:
@@ -58,7 +58,7 @@ def _load(project, args, names: list[str]):
 
 
 def _draft(project, store, args) -> int:
-    from .authoring import draft_pages
+    from mkdocs_aigen.authoring.loop import draft_pages
 
     files, code = _load(project, args, args.pages)
     written = 0
@@ -83,7 +83,7 @@ def _draft(project, store, args) -> int:
 
 
 def _status(project, store, args) -> int:
-    from .authoring import page_status, status_report, sync
+    from mkdocs_aigen.authoring.loop import page_status, status_report, sync
 
     files, code = _load(project, args, [])
     rows_by_page = []
@@ -121,7 +121,7 @@ def _print_status(rows_by_page, report: dict) -> None:
 
 
 def _approve(project, store, args) -> int:
-    from .authoring import approve_page
+    from mkdocs_aigen.authoring.loop import approve_page
 
     files, code = _load(project, args, [args.page])
     if code:

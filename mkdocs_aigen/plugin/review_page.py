@@ -4,43 +4,15 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from markdown.extensions.toc import slugify as toc_slugify
 
-from .render import RegionInfo
-from .safeio import atomic_write_text
+from mkdocs_aigen.authoring.status import PageReview
+from mkdocs_aigen.safeio import atomic_write_text
 
 REVIEW_PAGE = "aigen/review.md"
-
-
-@dataclass
-class PageReview:
-    """A stub page as built: its drafts in order and where each came from."""
-
-    src_path: str
-    title: str
-    topic: str
-    regions: list[tuple[str, RegionInfo]] = field(default_factory=list)  # (heading, info)
-    authored: int = 0
-    generated: int = 0
-    cached: int = 0
-    embedded: int = 0
-
-    @property
-    def awaiting(self) -> list[tuple[str, RegionInfo]]:
-        return [(h, r) for h, r in self.regions if r.status in ("unreviewed", "edited")]
-
-    def code_counts(self) -> dict[str, int]:
-        samples = [c for _, r in self.regions for c in r.code]
-        return {
-            "drafted": len(samples),
-            "valid_first_try": sum(c["status"] == "ok" and c.get("attempts", 1) == 1 for c in samples),
-            "valid_after_retries": sum(c["status"] == "ok" and c.get("attempts", 1) > 1 for c in samples),
-            "invalid": sum(c["status"] == "invalid" for c in samples),
-            "unchecked": sum(c["status"] == "unchecked" for c in samples),
-        }
 
 
 def queue_markdown(pages: list[PageReview]) -> str:

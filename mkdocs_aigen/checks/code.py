@@ -3,7 +3,7 @@
 Per language (case-insensitive):
 
 * python/py/python3/py3 -- ``syntax``: ``ast.parse`` + ``compile``; ``run``: then execute
-  in :mod:`mkdocs_aigen.sandbox`; ``import``: then every name the sample takes from the
+  in :mod:`mkdocs_aigen.checks.sandbox`; ``import``: then every name the sample takes from the
   documented ``package`` (import statements, and attribute chains on names such an
   import binds, e.g. ``json.dumps_fancy``) must exist -- resolved in the sandbox.
 * pycon -- the ``>>>``/``...`` input lines are checked as Python (output lines ignored).
@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from mkdocs_aigen.sandbox import SAFE_PATH, SAMPLE_FILENAME, SandboxResult, run_sandboxed
+from mkdocs_aigen.checks.sandbox import SAFE_PATH, SAMPLE_FILENAME, SandboxResult, run_sandboxed
 
 Status = Literal["ok", "invalid", "unchecked"]
 VERIFY_MODES = ("off", "syntax", "run", "import")

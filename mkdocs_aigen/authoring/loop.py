@@ -48,14 +48,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .drafting import SectionDraft, SectionJob
-from .errors import AigenError
-from .kinds import KindLibrary
-from .markers import DraftRegion, digest_text, remove_markers, wrap
-from .project import Project
-from .safeio import atomic_write_bytes, atomic_write_text
-from .sections import heading_key, slugify, split_sections
-from .stubs import StubPage, compose, discover, load_stub
+from mkdocs_aigen.drafting.engine import SectionDraft, SectionJob
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.markers import DraftRegion, digest_text, remove_markers, wrap
+from mkdocs_aigen.project import Project
+from mkdocs_aigen.safeio import atomic_write_bytes, atomic_write_text
+from mkdocs_aigen.markdown import heading_key, slugify, split_sections
+from mkdocs_aigen.drafting.stubs import StubPage, compose, discover, load_stub
 
 log = logging.getLogger("mkdocs.plugins.aigen")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html as htmlmod
-from dataclasses import dataclass, field
 
 import nh3
 
-from .markers import BEGIN, END
+from mkdocs_aigen.authoring.status import RegionInfo
+from mkdocs_aigen.markers import BEGIN, END
 
 _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title"}}
 STATUS_LABELS = {
@@ -15,23 +15,6 @@ STATUS_LABELS = {
     "edited": "AI draft · edited, awaiting review",
     "missing": "No draft yet",
 }
-
-
-@dataclass(frozen=True)
-class RegionInfo:
-    """What the review mark of one draft region shows."""
-
-    section: str
-    status: str  # "unreviewed" | "edited" | "missing"
-    code: list[dict] = field(default_factory=list)
-
-    @property
-    def code_status(self) -> str | None:
-        statuses = [c["status"] for c in self.code]
-        for status in ("invalid", "unchecked", "ok"):
-            if status in statuses:
-                return status
-        return None
 
 
 def sanitize(fragment: str) -> str:

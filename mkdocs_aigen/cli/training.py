@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .ml.checkpoint import ModelDirError
-from .ml.corpus import VALIDATION_FRACTION, format_stats
-from .ml.train import DEFAULT_EPOCHS, LR_FULL, LR_LORA, FineTuneSettings, LoraSettings, fine_tune, summary_line
-from .site import load_settings
-from .site_corpus import base_model_dir, build_site_corpus, corpus_dir
+from mkdocs_aigen.ml.checkpoint import ModelDirError
+from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, format_stats
+from mkdocs_aigen.ml.train import DEFAULT_EPOCHS, LR_FULL, LR_LORA, FineTuneSettings, LoraSettings, fine_tune, summary_line
+from mkdocs_aigen.cli.config_file import load_settings
+from mkdocs_aigen.site_corpus import base_model_dir, build_site_corpus, corpus_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from .config import AigenConfig
-from .errors import SettingsError
-from .project import Settings
+from mkdocs_aigen.config import AigenConfig
+from mkdocs_aigen.errors import SettingsError
+from mkdocs_aigen.project import Settings
 
 
 class _TolerantLoader(yaml.SafeLoader):
