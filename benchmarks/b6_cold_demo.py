@@ -21,7 +21,7 @@ MAX_RSS_MB = 1.5 * 1024
 
 def demo_steps(site: Path, model_dir: Path) -> list[str]:
     """The shell commands of ``make demo`` for the site in ``site``, training from ``model_dir``."""
-    from mkdocs_aigen.project import PACKAGED_MODEL
+    from mkdocs_aigen.settings import PACKAGED_MODEL
 
     listed = subprocess.run(["make", "--no-print-directory", "-n", "-o", INSTALL_STAMP, "demo", f"SITE={site}"],
                             cwd=REPO, capture_output=True, text=True, check=True).stdout

@@ -25,7 +25,7 @@ def resolve_model(requested: Path | None, quick: bool) -> tuple[Path, str]:
     shipped base, or (while it does not exist) builds a stand-in of about its size. Built models
     are kept under the temp dir, keyed by their recipe, so later runs reuse them.
     """
-    from mkdocs_aigen.project import PACKAGED_MODEL
+    from mkdocs_aigen.settings import PACKAGED_MODEL
 
     if requested is not None:
         return requested.resolve(), f"--model {requested}"

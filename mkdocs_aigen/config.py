@@ -1,9 +1,18 @@
-"""The ``aigen`` plugin's options (mkdocs.yml), each documented, and their resolution to settings."""
+"""The ``aigen`` plugin's options (mkdocs.yml), each declared once here with its documentation.
+
+Defaults and allowed values come from the modules that own them (the drafting engine, the code
+checks, the backends); :class:`mkdocs_aigen.settings.Settings` resolves the validated values.
+"""
 
 from __future__ import annotations
 
 from mkdocs.config import base
 from mkdocs.config import config_options as opt
+
+from mkdocs_aigen.checks.code import VERIFY_MODES
+from mkdocs_aigen.drafting.engine import GENERATE_MODES, DraftSettings
+from mkdocs_aigen.ml.backends import BACKENDS, BATCH_SIZE, DEVICES, QUANTIZE_MODES
+from mkdocs_aigen.ml.decoding import DecodingSettings
 
 
 class _OffChoice(opt.Choice):
@@ -19,6 +28,9 @@ class AigenConfig(base.Config):
     enabled = opt.Type(bool, default=True)
     """Turn the plugin off without removing it (e.g. ``enabled: !ENV [AIGEN, true]``)."""
 
+    backend = opt.Choice(tuple(BACKENDS), default="local")
+    """Where drafts come from: ``local`` runs the model in-process with transformers."""
+
     model = opt.Optional(opt.Type(str))
     """Local Hugging Face causal-LM directory (safetensors). Default: ``.aigen/model`` when it exists
     (written by ``mkdocs-aigen train``), else the base model shipped in the package."""
@@ -32,7 +44,7 @@ class AigenConfig(base.Config):
     templates_dir = opt.Optional(opt.Type(str))
     """Extra page-kind templates (``<kind>.md.j2``); searched before the packaged ones."""
 
-    generate = _OffChoice(("auto", "cache-only", "off"), default="auto")
+    generate = _OffChoice(GENERATE_MODES, default=GENERATE_MODES[0])
     """``auto``: draft missing sections with the model. ``cache-only``: never load the model; a
     missing draft is a warning (or an error, see ``on_missing``) and shows a placeholder. ``off``: no
     drafting; drafts already in the sources are still marked."""
@@ -47,34 +59,35 @@ class AigenConfig(base.Config):
     fail_on_unreviewed = opt.Type(bool, default=False)
     """Report any unreviewed draft as a warning, so ``mkdocs build --strict`` fails (CI gate)."""
 
-    max_new_tokens = opt.Type(int, default=160)
+    max_new_tokens = opt.Type(int, default=DecodingSettings.max_new_tokens)
     """Most tokens drafted per section or code sample."""
 
-    temperature = opt.Type(float, default=0.8)
+    temperature = opt.Type(float, default=DecodingSettings.temperature)
     """Sampling temperature; 0 is greedy."""
 
-    top_p = opt.Type(float, default=0.95)
+    top_p = opt.Type(float, default=DecodingSettings.top_p)
     """Nucleus sampling threshold."""
 
-    seed = opt.Type(int, default=0)
+    seed = opt.Type(int, default=DraftSettings.seed)
     """Base seed; each section derives its own, so the same inputs give the same draft."""
 
-    batch_size = opt.Type(int, default=32)
+    batch_size = opt.Type(int, default=BATCH_SIZE)
     """Sections generated together (across pages); larger batches use the CPU better (see B2)."""
 
-    device = opt.Optional(opt.Choice(("cpu", "cuda")))
+    device = opt.Optional(opt.Choice(DEVICES))
     """Where the model runs; default CUDA when present, else CPU."""
 
-    quantize = opt.Optional(opt.Choice(("int8",)))
-    """``int8``: CPU dynamic quantization of the model's Linear layers (faster drafting)."""
+    quantize = opt.Optional(opt.Choice(QUANTIZE_MODES))
+    """``int8``: CPU dynamic quantization of the model's Linear layers (faster drafting); needs ``device: cpu``
+    or no ``device``."""
 
-    verify_code = _OffChoice(("off", "syntax", "run", "import"), default="syntax")
+    verify_code = _OffChoice(VERIFY_MODES, default=DraftSettings.verify_code)
     """How drafted code samples are checked; ``run`` and ``import`` use a sandboxed subprocess."""
 
     package = opt.Optional(opt.Type(str))
     """The documented package, whose imported names ``verify_code: import`` checks."""
 
-    code_retries = opt.Type(int, default=4)
+    code_retries = opt.Type(int, default=DraftSettings.code_retries)
     """Re-samples of a broken code sample (each with a derived seed)."""
 
     corpus_extra = opt.ListOfItems(opt.Type(str), default=[])

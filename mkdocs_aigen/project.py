@@ -1,91 +1,25 @@
-"""A site as mkdocs-aigen sees it: settings, kinds, cache, model; drafts and renders stub pages.
+"""A site as mkdocs-aigen sees it: settings, kinds, caches, backend; drafts and renders stub pages.
 
 Shared by the MkDocs plugin and the ``mkdocs-aigen`` CLI; does not use the MkDocs plugin API.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Mapping
 
-from mkdocs_aigen.drafting.cache import DraftCache, cache_key
-from mkdocs_aigen.checks.code import check_code, iter_fenced_blocks
-from mkdocs_aigen.drafting.engine import Drafter, DraftSettings, ModelHandle, SectionDraft, SectionJob, placeholder_text
-from mkdocs_aigen.errors import AigenError, SettingsError
-from mkdocs_aigen.drafting.kinds import KindLibrary
-from mkdocs_aigen.markers import find_regions
-from mkdocs_aigen.ml.decoding import DecodingSettings
 from mkdocs_aigen.authoring.status import PageReview, RegionInfo
-from mkdocs_aigen.markdown import slugify, split_sections
+from mkdocs_aigen.checks.code import iter_fenced_blocks
+from mkdocs_aigen.checks.verdicts import VERDICT_SHAPE, CodeChecker
+from mkdocs_aigen.drafting.cache import DraftCache, cache_key
+from mkdocs_aigen.drafting.engine import Drafter, SectionDraft, SectionJob, placeholder_text
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, compose
-
-log = logging.getLogger("mkdocs.plugins.aigen")
-PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Resolved options: absolute paths and validated values."""
-
-    config_dir: Path
-    docs_dir: Path
-    model: Path | None = None
-    cache: bool = True
-    cache_dir: Path | None = None
-    templates_dir: Path | None = None
-    generate: str = "auto"
-    on_missing: str = "warn"
-    publish_unreviewed: bool = True
-    fail_on_unreviewed: bool = False
-    batch_size: int = 32
-    device: str | None = None
-    quantize: str | None = None
-    corpus_extra: tuple[Path, ...] = ()
-    draft: DraftSettings = field(default_factory=DraftSettings)
-
-    @property
-    def work_dir(self) -> Path:
-        return self.config_dir / ".aigen"
-
-    @classmethod
-    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
-        """Build from validated ``AigenConfig`` values; range errors name the option."""
-        config_dir, docs_dir = Path(config_dir).resolve(), Path(docs_dir).resolve()
-
-        def path(value: str | None) -> Path | None:
-            return (config_dir / value).resolve() if value else None
-
-        try:
-            decoding = DecodingSettings(max_new_tokens=options["max_new_tokens"], temperature=options["temperature"],
-                                        top_p=options["top_p"])
-            draft = DraftSettings(decoding=decoding, seed=options["seed"], verify_code=options["verify_code"],
-                                  package=options["package"], code_retries=options["code_retries"])
-        except ValueError as error:
-            raise SettingsError(f"{source}: plugins.aigen: {error}") from None
-        if options["batch_size"] < 1:
-            raise SettingsError(f"{source}: plugins.aigen.batch_size: must be >= 1")
-        cache_dir = path(options["cache_dir"])
-        if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
-            raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
-                                f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
-        return cls(
-            config_dir=config_dir, docs_dir=docs_dir, model=path(options["model"]), cache=options["cache"],
-            cache_dir=cache_dir, templates_dir=path(options["templates_dir"]), generate=options["generate"],
-            on_missing=options["on_missing"], publish_unreviewed=options["publish_unreviewed"],
-            fail_on_unreviewed=options["fail_on_unreviewed"], batch_size=options["batch_size"],
-            device=options["device"], quantize=options["quantize"],
-            corpus_extra=tuple(path(p) for p in options["corpus_extra"]), draft=draft,
-        )
-
-    def model_dir(self) -> Path:
-        """The configured model, else the site's fine-tuned ``.aigen/model``, else the shipped base."""
-        if self.model:
-            return self.model
-        trained = self.work_dir / "model"
-        return trained if (trained / "config.json").is_file() else PACKAGED_MODEL
+from mkdocs_aigen.markdown import slugify, split_sections
+from mkdocs_aigen.markers import find_regions
+from mkdocs_aigen.ml.backends import Backend, create_backend
+from mkdocs_aigen.settings import Settings
 
 
 @dataclass
@@ -103,21 +37,26 @@ class Project:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.kinds = KindLibrary(settings.templates_dir)
-        self.cache = DraftCache(settings.cache_dir) if settings.cache and settings.cache_dir else None
+        caching = settings.cache and settings.cache_dir
+        self.cache = DraftCache(settings.cache_dir) if caching else None
+        self.verdicts = DraftCache(settings.cache_dir / "verdicts", VERDICT_SHAPE) if caching else None
+        self.new_run()
 
     @cached_property
-    def model(self) -> ModelHandle:
-        s = self.settings
-        model_dir = s.model_dir()
-        if not (model_dir / "config.json").is_file():
-            raise AigenError(f"{model_dir}: no model here; set plugins.aigen.model to a local Hugging Face "
-                             f"model directory or run 'mkdocs-aigen train'")
-        return ModelHandle(model_dir, s.draft.decoding, batch_size=s.batch_size, device=s.device,
-                           quantize=s.quantize, digest_memo=s.work_dir / "weights-digest.json")
+    def backend(self) -> Backend:
+        """The backend chosen by ``backend:``; nothing is loaded until it generates."""
+        return create_backend(self.settings.backend, self.settings.backend_settings())
 
     @cached_property
     def drafter(self) -> Drafter:
-        return Drafter(self.cache, self.settings.draft, self.model)
+        return Drafter(self.cache, self.settings.draft, self.backend, self.checker)
+
+    def new_run(self) -> None:
+        """Start a build or command: code verdicts are not memoised across runs (``serve`` rebuilds)."""
+        draft = self.settings.draft
+        self.checker = CodeChecker(draft.verify_code, draft.package, self.verdicts, cache_key)
+        if "drafter" in self.__dict__:  # already made (its backend stays loaded)
+            self.drafter.checker = self.checker
 
     def jobs(self, pages: list[StubPage]) -> list[SectionJob]:
         return [SectionJob(p.src_path, p.spec, p.kind, h) for p in pages for h in p.missing()]
@@ -127,8 +66,6 @@ class Project:
         jobs = self.jobs(pages)
         if generate == "off" or not jobs:
             return {}
-        if generate == "cache-only" and not (self.settings.model_dir() / "config.json").is_file():
-            return {}  # no model, so no cache key can match: every section is reported missing
         found, misses = self.drafter.lookup(jobs)
         if misses and generate == "auto":
             found.update(self.drafter.generate(misses))
@@ -162,22 +99,10 @@ class Project:
         return RenderedStub(page, text, review)
 
     def check_blocks(self, markdown: str) -> list[dict]:
-        """Code checks of the fenced blocks in an embedded draft."""
-        return [{**self._check(block.language, block.code), "language": block.language, "attempts": 1}
+        """Code checks of the fenced blocks in an embedded draft (sandboxed verdicts from the cache)."""
+        return [{**asdict(self.checker.check(block.language, block.code)), "language": block.language,
+                 "attempts": 1}
                 for block in iter_fenced_blocks(markdown)]
-
-    def _check(self, language: str, code: str) -> dict:
-        """One sample's verdict; ``run``/``import`` verdicts are cached, so warm builds run no sandbox."""
-        s = self.settings.draft
-        persist = self.cache is not None and s.verify_code in ("run", "import")
-        key = cache_key({"check": language, "code": code, "mode": s.verify_code, "package": s.package})
-        entry = self.cache.get(key) if persist else None
-        if entry is None:
-            check = check_code(language, code, s.verify_code, s.package)
-            entry = {"text": code, "status": check.status, "error": check.error}
-            if persist:
-                self.cache.put(key, entry)
-        return {"status": entry["status"], "error": entry["error"]}
 
 
 def _heading_of(markdown: str) -> str | None:

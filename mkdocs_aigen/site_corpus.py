@@ -23,7 +23,7 @@ from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import BEGIN, END, find_regions, strip_comments
 from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
 from mkdocs_aigen.ml.package_corpus import walk_files
-from mkdocs_aigen.project import PACKAGED_MODEL, Settings
+from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 from mkdocs_aigen.markdown import iter_headings, split_sections
 from mkdocs_aigen.drafting.stubs import discover, load_stub
 

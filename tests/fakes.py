@@ -18,10 +18,15 @@ class ScriptedGenerator:
         return [GenerationResult(self.script(r), 5, "heading") for r in requests]
 
 
-class FakeModel:
-    """Stands in for :class:`mkdocs_aigen.drafting.engine.ModelHandle`."""
+class FakeBackend:
+    """A :class:`mkdocs_aigen.ml.backends.Backend` answering from a script."""
 
     def __init__(self, script, digest="sha256:fake"):
         self.generator = ScriptedGenerator(script)
         self.digest = digest
-        self.quantize = None
+
+    def identity(self):
+        return {"backend": "scripted", "weights": self.digest}
+
+    def describe(self):
+        return "scripted answers"

@@ -22,8 +22,9 @@ from mkdocs_aigen.authoring.loop import (
 )
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import BEGIN, END, digest_text, find_regions
-from mkdocs_aigen.project import Project, Settings
-from fakes import FakeModel
+from mkdocs_aigen.project import Project
+from mkdocs_aigen.settings import Settings
+from fakes import FakeBackend
 
 OUTLINE = ["Overview", "Steps", "Example", "Limits", "Troubleshooting"]
 STUB = """---
@@ -44,25 +45,25 @@ Written by hand: clear the cache with `clear_cache()`.
 """
 
 
-def fake_model() -> FakeModel:
+def fake_model() -> FakeBackend:
     """Prose, and valid Python for code samples, that depend on the prompt, the seed and the weights."""
-    model = FakeModel(lambda request: _scripted(model, request), digest="sha256:fake-1")
+    model = FakeBackend(lambda request: _scripted(model, request), digest="sha256:fake-1")
     return model
 
 
-def _scripted(model: FakeModel, request) -> str:
+def _scripted(model: FakeBackend, request) -> str:
     tag = hashlib.sha256(f"{model.digest}|{request.seed}|{request.prompt}".encode()).hexdigest()[:8]
     if request.stop_at_fence:
         return f"value_{tag} = 1\nprint(value_{tag})\n"
     return f"Drafted text {tag} from weights {model.digest}, explaining one part."
 
 
-def retrain(model: FakeModel) -> None:
+def retrain(model: FakeBackend) -> None:
     """New weights: a new digest, hence new cache keys and new drafts."""
     model.digest += "+"
 
 
-def save_meanwhile(model: FakeModel, path: Path, old: str, new: str) -> None:
+def save_meanwhile(model: FakeBackend, path: Path, old: str, new: str) -> None:
     """The author saves ``path`` while the model is generating."""
     script = model.generator.script
 
@@ -87,9 +88,9 @@ def make_site(root: Path, pages: dict[str, str | bytes], options: dict | None = 
     return root / "mkdocs.yml"
 
 
-def fake_project(root: Path, model: FakeModel | None = None) -> Project:
-    project = Project(Settings(config_dir=root, docs_dir=root / "docs", cache_dir=root / ".aigen" / "cache"))
-    project.model = model or fake_model()  # replaces the cached property: no model directory needed
+def fake_project(root: Path, model: FakeBackend | None = None) -> Project:
+    project = Project(Settings.load({}, root, root / "docs"))
+    project.backend = model or fake_model()  # replaces the cached property: no model directory needed
     return project
 
 
@@ -340,10 +341,10 @@ def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def fake_cli_model(monkeypatch) -> FakeModel:
+def fake_cli_model(monkeypatch) -> FakeBackend:
     """The CLI's Project drafts with the fake model (CLI logic only; see test_ci_gate for the real one)."""
     model = fake_model()
-    monkeypatch.setattr(Project, "model", property(lambda self: model))
+    monkeypatch.setattr(Project, "backend", property(lambda self: model))
     return model
 
 

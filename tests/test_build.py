@@ -45,6 +45,7 @@ def test_drafted_sections_are_marked(built):
     assert "aigen:draft" not in html  # markers never show
     assert (root / "site" / "assets" / "aigen" / "aigen.css").is_file() and "assets/aigen/aigen.css" in html
     assert "drafted 9 sections, 0 from cache" in result.stderr
+    assert "tok/s" not in result.stderr and "\r" not in result.stderr  # no progress bar: stderr is a pipe
 
 
 def test_authored_section_identical_to_plain_build(built, tmp_path):

@@ -6,7 +6,7 @@ import json
 import re
 
 from conftest import write_site
-from fakes import FakeModel
+from fakes import FakeBackend
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
@@ -16,12 +16,12 @@ from mkdocs_aigen.project import Project
 def test_broken_sample_resampled_to_valid_is_marked_ok(tmp_path, tiny_model_dir):
     config_file = write_site(tmp_path, tiny_model_dir)
     samples = iter(["print('unclosed'\n", "print('fixed')"] * 10)
-    model = FakeModel(lambda r: next(samples) if r.stop_at_fence else "Prose that explains the step.")
+    model = FakeBackend(lambda r: next(samples) if r.stop_at_fence else "Prose that explains the step.")
     config = load_config(str(config_file))
     plugin = config.plugins["aigen"]
     plugin.on_startup(command="build", dirty=False)
     plugin.on_config(config)  # creates the project; the build keeps it (same settings)
-    plugin.project.__dict__["model"] = model  # the scripted generator instead of the tiny model
+    plugin.project.__dict__["backend"] = model  # the scripted generator instead of the tiny model
     project: Project = plugin.project
     build(load_config(str(config_file)))
     assert plugin.project is project

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
@@ -81,6 +80,26 @@ def test_user_templates_override_and_add_kinds(tmp_path):
     assert library.get("faq").section_prompt(StubSpec("Why"), "Question") == "Q: Why"
 
 
+def test_user_template_without_context_renders_when_context_is_given(tmp_path):
+    from mkdocs_aigen.grounding import Passage
+
+    (tmp_path / "faq.md.j2").write_text(
+        '{% set outline = ["Question"] %}'
+        "{% macro section_prompt(page, heading) %}Q: {{ page.topic }}{% endmacro %}"
+        "{% macro code_prompt(page, heading, prose) %}{{ prose }}{% endmacro %}"
+    )
+    (tmp_path / "cited.md.j2").write_text(
+        '{% set outline = ["Question"] %}'
+        "{% macro section_prompt(page, heading, context=()) %}{{ context|map(attribute='source')|join(',') }}"
+        "{% endmacro %}{% macro code_prompt(page, heading, prose, context=()) %}{% endmacro %}"
+    )
+    library = KindLibrary(tmp_path)
+    passages = [Passage("a.md#x", "X", "Text."), Passage("api:pkg.f", "f", "def f(): ...")]
+    assert library.get("faq").section_prompt(StubSpec("Why"), "Question", passages) == "Q: Why"
+    assert library.get("faq").code_prompt(StubSpec("Why"), "Question", "P.", passages) == "P."
+    assert library.get("cited").section_prompt(StubSpec("Why"), "Question", passages) == "a.md#x,api:pkg.f"
+
+
 STUB = "---\ntitle: T\naigen:\n  topic: Caching\n  kind: how-to\n---\n# Caching\n\nIntro.\n\n## STEPS\n\nMine, *exactly*.\n"
 
 
@@ -144,16 +163,23 @@ def test_cache_roundtrip_and_corrupt_entry(tmp_path, caplog):
     cache.path(key).write_text("{not json")
     assert cache.get(key) is None
     assert "corrupt cache entry" in caplog.text
-    assert json.loads(json.dumps(1)) == 1
+    verdicts = DraftCache(tmp_path / "verdicts", {"status": str, "language": str})
+    verdicts.put(key, {"status": "ok", "language": "python"})
+    assert verdicts.get(key)["status"] == "ok"
+    verdicts.put(key, {"status": "ok", "text": "a draft's shape is not a verdict's"})
+    assert verdicts.get(key) is None
 
 
-def test_core_modules_do_not_import_torch_or_mkdocs():
+def test_plugin_imports_no_torch_and_ml_imports_no_mkdocs():
     import subprocess
 
-    code = ("import sys, mkdocs_aigen.project, mkdocs_aigen.drafting.stubs, mkdocs_aigen.markers;"
-            "print(sorted(m for m in ('torch', 'transformers', 'mkdocs.plugins') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    def loaded(modules: str, watched: tuple[str, ...]) -> str:
+        code = f"import sys, {modules}; print(sorted(m for m in {watched!r} if m in sys.modules))"
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+    assert loaded("mkdocs_aigen.plugin, mkdocs_aigen.project, mkdocs_aigen.cli", ("torch", "transformers")) == "[]"
+    ml = "mkdocs_aigen.ml.backends.local, mkdocs_aigen.ml.train, mkdocs_aigen.ml.corpus, mkdocs_aigen.ml.pretrain"
+    assert loaded(ml, ("mkdocs", "mkdocs_aigen.project", "mkdocs_aigen.plugin")) == "[]"
 
 
 def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
@@ -171,17 +197,16 @@ def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
 
 
 def test_sandboxed_verdicts_of_embedded_drafts_are_cached(tmp_path):
-    from mkdocs_aigen.drafting.engine import DraftSettings
-    from mkdocs_aigen.project import Project, Settings
+    from mkdocs_aigen.project import Project
+    from mkdocs_aigen.settings import Settings
 
     def project():
-        return Project(Settings(tmp_path, tmp_path / "docs", cache_dir=tmp_path / "cache",
-                                draft=DraftSettings(verify_code="run")))
+        return Project(Settings.load({"cache_dir": "cache", "verify_code": "run"}, tmp_path, tmp_path / "docs"))
 
     draft = "## Example\n\n```python\nprint(1 / 0)\n```"
     first = project().check_blocks(draft)
     assert first[0]["status"] == "invalid" and "ZeroDivisionError" in first[0]["error"]
-    entries = list((tmp_path / "cache").rglob("*.json"))
+    entries = list((tmp_path / "cache" / "verdicts").rglob("*.json"))
     assert len(entries) == 1
     assert project().check_blocks(draft) == first
     assert [e.stat().st_mtime_ns for e in (tmp_path / "cache").rglob("*.json")] == [entries[0].stat().st_mtime_ns]

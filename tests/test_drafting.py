@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from fakes import FakeModel
+from fakes import FakeBackend
 
+from mkdocs_aigen.checks.verdicts import CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache
-from mkdocs_aigen.drafting.engine import Drafter, DraftSettings, SectionJob, clean_prose, derive_seed
+from mkdocs_aigen.drafting.engine import DraftSettings, SectionJob, clean_prose, derive_seed
+from mkdocs_aigen.drafting.engine import Drafter as _Drafter
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.grounding import Passage
 
 KINDS = KindLibrary()
+PASSAGE = Passage("guides/setup.md#install", "Install", "Run `pip install tidyconf` and call `tidyconf.load()`.")
 
 
-def job(heading="Example", page="p.md", topic="Caching", code="python"):
-    return SectionJob(page, StubSpec(topic, code=code), KINDS.get("how-to"), heading)
+def job(heading="Example", page="p.md", topic="Caching", code="python", context=()):
+    return SectionJob(page, StubSpec(topic, code=code), KINDS.get("how-to"), heading, tuple(context))
+
+
+def Drafter(cache, settings, backend):  # noqa: N802 - the engine's class with this build's code checker
+    return _Drafter(cache, settings, backend, CodeChecker(settings.verify_code, settings.package))
 
 
 def scripted(code_answers):
     """Prose is always fine; code samples come from ``code_answers`` in order."""
     answers = iter(code_answers)
-    return FakeModel(lambda r: next(answers) if r.stop_at_fence else "Some useful prose about the cache.")
+    return FakeBackend(lambda r: next(answers) if r.stop_at_fence else "Some useful prose about the cache.")
 
 
 def test_broken_code_is_resampled_and_marked_ok(tmp_path):
@@ -33,7 +41,7 @@ def test_broken_code_is_resampled_and_marked_ok(tmp_path):
 
 
 def test_still_broken_code_is_kept_and_marked_invalid(tmp_path):
-    model = FakeModel(lambda r: "def f(:" if r.stop_at_fence else "Prose here for the reader.")
+    model = FakeBackend(lambda r: "def f(:" if r.stop_at_fence else "Prose here for the reader.")
     draft = Drafter(None, DraftSettings(code_retries=3), model).generate([job()])[job()]
     assert draft.code[0]["status"] == "invalid" and draft.code[0]["attempts"] == 4
     assert "SyntaxError" in draft.code[0]["error"]
@@ -42,7 +50,7 @@ def test_still_broken_code_is_kept_and_marked_invalid(tmp_path):
 def test_degenerate_prose_is_resampled(tmp_path):
     answers = iter(["spam spam spam spam spam spam spam spam spam spam spam spam spam spam spam spam",
                     "A readable paragraph about caching renders."])
-    model = FakeModel(lambda r: next(answers))
+    model = FakeBackend(lambda r: next(answers))
     draft = Drafter(None, DraftSettings(), model).generate([job("Overview")])[job("Overview")]
     assert "readable paragraph" in draft.text and len(model.generator.requests) == 2
 
@@ -56,8 +64,25 @@ def test_cache_hit_skips_generation_and_key_covers_inputs(tmp_path):
     assert list(found) == [job()] and misses == [job("Steps")] and found[job()].origin == "cache"
     keys = {drafter.key(job()), drafter.key(job(topic="Other")), drafter.key(job(code="yaml")),
             Drafter(cache, DraftSettings(seed=1), model).key(job()),
-            Drafter(cache, DraftSettings(), FakeModel(None, digest="sha256:new")).key(job())}
-    assert len(keys) == 5
+            Drafter(cache, DraftSettings(), FakeBackend(None, digest="sha256:new")).key(job()),
+            drafter.key(job(context=[PASSAGE])),
+            drafter.key(job(context=[Passage(PASSAGE.source, PASSAGE.title, "Other text.")]))}
+    assert len(keys) == 7
+
+
+def test_context_reaches_prose_and_code_prompts():
+    model = scripted(["print('ok')"])
+    Drafter(None, DraftSettings(), model).generate([job(context=[PASSAGE])])
+    prose, code = model.generator.requests
+    for request in (prose, code):
+        assert PASSAGE.text in request.prompt and PASSAGE.source in request.prompt
+    assert code.prompt.rstrip().endswith("```python")
+
+
+def test_prompt_without_context_has_no_context_block():
+    model = scripted(["print('ok')"])
+    Drafter(None, DraftSettings(), model).generate([job()])
+    assert all("Context" not in request.prompt for request in model.generator.requests)
 
 
 def test_seeds_do_not_depend_on_batch_mates():

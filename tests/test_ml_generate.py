@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mkdocs_aigen.ml.checkpoint import weights_digest
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
 from mkdocs_aigen.ml.backends.local import TransformersGenerator
 from mkdocs_aigen.ml.stops import (
@@ -133,7 +132,6 @@ def test_batched_results_match_solo_runs_in_request_order(sampler, tiny_model_di
     assert len({result.text for result in batched}) == len(requests)
     assert calls == sorted(calls) and calls[-1] == (5, sum(r.new_tokens for r in batched))
     assert len(calls) == 3  # one call per batch of 2
-    assert sampler.model_digest == weights_digest(tiny_model_dir)
 
 
 def test_greedy_is_deterministic_across_batches(tiny_model_dir: Path):

@@ -19,7 +19,7 @@ def test_wheel_ships_templates_assets_and_base_model(tmp_path):
     assert "mkdocs_aigen/assets/aigen.css" in names
     assert any(n.startswith("mkdocs_aigen/ml/base/") and n.endswith(".safetensors") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "aigen = mkdocs_aigen.plugin.hooks:AigenPlugin" in zipfile.ZipFile(next(tmp_path.glob("*.whl"))).read(
+    assert "aigen = mkdocs_aigen.plugin:AigenPlugin" in zipfile.ZipFile(next(tmp_path.glob("*.whl"))).read(
         entry_points).decode()
 
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from mkdocs_aigen.project import PACKAGED_MODEL
+from mkdocs_aigen.settings import PACKAGED_MODEL
 
 DRAFT = """
 import torch
@@ -15,7 +15,7 @@ from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
 from mkdocs_aigen.ml.backends.local import TransformersGenerator
-from mkdocs_aigen.project import PACKAGED_MODEL
+from mkdocs_aigen.settings import PACKAGED_MODEL
 torch.set_num_threads(1)
 prompt = KindLibrary().get("how-to").section_prompt(StubSpec("Configure logging"), "Overview")
 generator = TransformersGenerator(PACKAGED_MODEL, DecodingSettings(max_new_tokens=40), batch_size=2)

@@ -63,8 +63,13 @@ class FencedBlock:
     closed: bool = True
 
 
-def check_code(language: str, code: str, mode: str = "syntax", package: str | None = None) -> CodeCheck:
-    """Check one sample in ``mode`` (one of ``VERIFY_MODES``)."""
+def check_code(language: str, code: str, mode: str = "syntax", package: str | None = None,
+               resolved: dict | None = None) -> CodeCheck:
+    """Check one sample in ``mode`` (one of ``VERIFY_MODES``).
+
+    ``resolved`` memoises import-check outcomes, ``(dotted path, must be a module) -> None`` when it
+    resolves else ``(kind, message)``; share one dict within a build, never across builds.
+    """
     if mode not in VERIFY_MODES:
         raise ValueError(f"unknown code check mode {mode!r}; use one of {', '.join(VERIFY_MODES)}")
     lang = language.strip().lower()
@@ -75,7 +80,7 @@ def check_code(language: str, code: str, mode: str = "syntax", package: str | No
     checker = _CHECKERS.get(lang)
     if checker is None:
         return CodeCheck("unchecked", None, lang)
-    status, error = checker(code, mode, package)
+    status, error = checker(code, mode, package, {} if resolved is None else resolved)
     return CodeCheck(status, _one_line(error), lang)
 
 
@@ -136,7 +141,7 @@ def _one_line(error: str | None) -> str | None:
 # ---------------------------------------------------------------- Python
 
 
-def _check_python(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_python(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     try:
         tree = _compile_python(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -144,11 +149,11 @@ def _check_python(code: str, mode: str, package: str | None) -> tuple[Status, st
     if mode == "run":
         return _run_verdict(run_sandboxed(code, timeout=RUN_TIMEOUT_S))
     if mode == "import" and package:
-        return _check_package_references(tree, package)
+        return _check_package_references(tree, package, resolved)
     return "ok", None
 
 
-def _check_pycon(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_pycon(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     """Check a console transcript's input lines as Python, keeping line numbers."""
     lines = code.splitlines()
     if not any(line.startswith(">>>") for line in lines):
@@ -157,7 +162,7 @@ def _check_pycon(code: str, mode: str, package: str | None) -> tuple[Status, str
     for line in lines:
         prompt = re.match(r"(>>>|\.\.\.)( |$)", line)
         inputs.append(line[prompt.end() :] if prompt else "")
-    return _check_python("\n".join(inputs) + "\n", mode, package)
+    return _check_python("\n".join(inputs) + "\n", mode, package, resolved)
 
 
 def _compile_python(code: str) -> ast.Module:
@@ -203,8 +208,6 @@ def _failure_line(stderr: str) -> str | None:
 
 # ---------------------------------------------------------------- import mode
 
-# (dotted path, must be a module) -> None when it resolves, else (kind, message)
-_resolved: dict[tuple[str, bool], tuple[str, str] | None] = {}
 
 _RESOLVER = """
 import importlib, json, sys
@@ -251,21 +254,21 @@ print(SENTINEL + json.dumps(report))
 """
 
 
-def _check_package_references(tree: ast.Module, package: str) -> tuple[Status, str | None]:
+def _check_package_references(tree: ast.Module, package: str, resolved: dict) -> tuple[Status, str | None]:
     references = _package_references(tree, package)
-    pending = sorted({ref[1:] for ref in references} - _resolved.keys())
+    pending = sorted({ref[1:] for ref in references} - resolved.keys())
     if pending:
         report = _resolve_in_sandbox(package, pending)
         if report is None or report["package_error"]:
             reason = report["package_error"] if report else "the import check did not finish"
             return "unchecked", f"cannot import documented package {package!r}: {reason}"
-        _resolved.update(zip(pending, (tuple(r) if r else None for r in report["results"])))
+        resolved.update(zip(pending, (tuple(r) if r else None for r in report["results"])))
     for lineno, path, must_be_module in references:
-        outcome = _resolved[(path, must_be_module)]
+        outcome = resolved[(path, must_be_module)]
         if outcome is not None:
             kind, message = outcome
             if kind == "error":
-                _resolved.pop((path, must_be_module))  # an environment problem may go away
+                resolved.pop((path, must_be_module))  # an environment problem may go away
                 return "unchecked", f"importing {path} failed: {message} (line {lineno})"
             return "invalid", f"{message} (line {lineno})"
     return "ok", None
@@ -351,7 +354,7 @@ def _is_within_package(path: str, package: str) -> bool:
 # ---------------------------------------------------------------- data formats
 
 
-def _check_json(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_json(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     try:
         json.loads(code)
     except json.JSONDecodeError as exc:
@@ -359,7 +362,7 @@ def _check_json(code: str, mode: str, package: str | None) -> tuple[Status, str 
     return "ok", None
 
 
-def _check_yaml(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_yaml(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     import yaml
 
     try:
@@ -374,7 +377,7 @@ def _check_yaml(code: str, mode: str, package: str | None) -> tuple[Status, str 
     return "ok", None
 
 
-def _check_toml(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_toml(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -389,7 +392,7 @@ def _check_toml(code: str, mode: str, package: str | None) -> tuple[Status, str 
 # ---------------------------------------------------------------- shell
 
 
-def _check_shell(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_shell(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     """``bash -n``: parses without executing anything."""
     bash = shutil.which("bash", path=SAFE_PATH)
     if bash is None:
@@ -412,7 +415,7 @@ def _check_shell(code: str, mode: str, package: str | None) -> tuple[Status, str
     return "invalid", f"bash: {located[2]} (line {located[1]})" if located else f"bash: {first}"
 
 
-def _check_console(code: str, mode: str, package: str | None) -> tuple[Status, str | None]:
+def _check_console(code: str, mode: str, package: str | None, resolved: dict) -> tuple[Status, str | None]:
     """Check the ``$ `` command lines of a terminal session (output lines blanked)."""
     commands = []
     continued = False
@@ -426,10 +429,10 @@ def _check_console(code: str, mode: str, package: str | None) -> tuple[Status, s
             commands.append("")
     if not any(command.strip() for command in commands):
         return "unchecked", "no $ command lines"
-    return _check_shell("\n".join(commands) + "\n", mode, package)
+    return _check_shell("\n".join(commands) + "\n", mode, package, resolved)
 
 
-_Checker = Callable[[str, str, "str | None"], tuple[Status, "str | None"]]
+_Checker = Callable[[str, str, "str | None", dict], tuple[Status, "str | None"]]
 _CHECKERS: dict[str, _Checker] = {
     **dict.fromkeys(("python", "py", "python3", "py3"), _check_python),
     "pycon": _check_pycon,

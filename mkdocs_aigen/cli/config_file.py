@@ -9,7 +9,7 @@ import yaml
 
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.errors import SettingsError
-from mkdocs_aigen.project import Settings
+from mkdocs_aigen.settings import Settings
 
 
 class _TolerantLoader(yaml.SafeLoader):

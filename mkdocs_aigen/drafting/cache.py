@@ -1,16 +1,16 @@
-"""Content-addressed draft cache: one JSON file per entry, written atomically."""
+"""Content-addressed caches (drafts, code verdicts): one JSON file per entry, written atomically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.log import log
 
-log = logging.getLogger("mkdocs.plugins.aigen")
 
 
 def cache_key(fields: dict[str, Any]) -> str:
@@ -20,10 +20,15 @@ def cache_key(fields: dict[str, Any]) -> str:
 
 
 class DraftCache:
-    """Drafts keyed by :func:`cache_key` under ``root/<k[:2]>/<k>.json``."""
+    """Records keyed by :func:`cache_key` under ``root/<k[:2]>/<k>.json``.
 
-    def __init__(self, root: Path) -> None:
+    ``shape`` names the fields every record must hold and their types (a draft: its ``text``);
+    a record without them is corrupt, warned about and treated as missing.
+    """
+
+    def __init__(self, root: Path, shape: Mapping[str, type] = MappingProxyType({"text": str})) -> None:
         self.root = Path(root)
+        self.shape = dict(shape)
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -36,10 +41,11 @@ class DraftCache:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            log.warning("aigen: %s: corrupt cache entry ignored and regenerated (%s)", path, error)
+            log.warning("%s: corrupt cache entry ignored and regenerated (%s)", path, error)
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("text"), str):
-            log.warning("aigen: %s: corrupt cache entry ignored and regenerated (bad shape)", path)
+        if not isinstance(entry, dict) or entry.get("key") != key or not all(
+                isinstance(entry.get(name), kind) for name, kind in self.shape.items()):
+            log.warning("%s: corrupt cache entry ignored and regenerated (bad shape)", path)
             return None
         return entry
 

@@ -6,28 +6,30 @@ Independent of MkDocs: the plugin and the ``mkdocs-aigen draft`` command both dr
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Sequence
 
+from mkdocs_aigen.checks.code import VERIFY_MODES, CodeCheck
+from mkdocs_aigen.checks.verdicts import CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key
-from mkdocs_aigen.checks.code import CodeCheck, check_code
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import PageKind
+from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.markers import strip_comments
+from mkdocs_aigen.ml.backends import Backend
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
 from mkdocs_aigen.ml.stops import is_degenerate
 from mkdocs_aigen.progress import progress_bar
-from mkdocs_aigen.markdown import slugify
+from mkdocs_aigen.log import log
 
-log = logging.getLogger("mkdocs.plugins.aigen")
 
 _FENCE_OPENER = re.compile(r"^ {0,3}(```|~~~)", re.M)
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
+GENERATE_MODES = ("auto", "cache-only", "off")
+"""``auto``: draft misses with the backend; ``cache-only``: never generate; ``off``: no drafting."""
 
 
 @dataclass(frozen=True)
@@ -43,21 +45,20 @@ class DraftSettings:
 
     def __post_init__(self) -> None:
         if self.code_retries < 0 or self.guard_retries < 0:
-            raise ValueError("retries must be >= 0")
+            raise ValueError("code_retries: must be >= 0")
+        if self.verify_code not in VERIFY_MODES:
+            raise ValueError(f"verify_code: use one of {', '.join(VERIFY_MODES)}, not {self.verify_code!r}")
 
 
 @dataclass(frozen=True)
 class SectionJob:
-    """One missing section of one stub page."""
+    """One missing section of one stub page, with the passages it may draw on."""
 
     page: str
     spec: StubSpec
     kind: PageKind
     heading: str
-
-    @property
-    def slug(self) -> str:
-        return slugify(self.heading)
+    context: tuple[Passage, ...] = ()
 
 
 @dataclass
@@ -71,30 +72,6 @@ class SectionDraft:
     tokens: int = 0
 
 
-class ModelHandle:
-    """A model directory whose digest is cheap (no torch) and whose generator loads on first use."""
-
-    def __init__(self, model_dir: Path, decoding: DecodingSettings, *, batch_size: int = 32,
-                 device: str | None = None, quantize: str | None = None, digest_memo: Path | None = None):
-        self.model_dir = Path(model_dir)
-        self.decoding, self.batch_size, self.device, self.quantize = decoding, batch_size, device, quantize
-        self.digest_memo = digest_memo
-
-    @property
-    def digest(self) -> str:
-        from mkdocs_aigen.ml.checkpoint import weights_digest
-
-        return weights_digest(self.model_dir, memo_file=self.digest_memo)
-
-    @cached_property
-    def generator(self) -> Generator:
-        from mkdocs_aigen.ml.backends.local import TransformersGenerator
-
-        log.info("aigen: loading model %s", self.model_dir)
-        return TransformersGenerator(self.model_dir, self.decoding, batch_size=self.batch_size,
-                                     device=self.device, quantize=self.quantize)
-
-
 def derive_seed(seed: int, *parts: object) -> int:
     """A per-section seed that does not depend on which other sections are drafted alongside."""
     text = "\0".join(str(p) for p in (seed, *parts))
@@ -104,17 +81,23 @@ def derive_seed(seed: int, *parts: object) -> int:
 class Drafter:
     """Turns :class:`SectionJob` s into :class:`SectionDraft` s through the cache and a model."""
 
-    def __init__(self, cache: DraftCache | None, settings: DraftSettings, model: ModelHandle) -> None:
-        self.cache, self.settings, self.model = cache, settings, model
+    def __init__(self, cache: DraftCache | None, settings: DraftSettings, backend: Backend,
+                 checker: CodeChecker) -> None:
+        self.cache, self.settings, self.backend, self.checker = cache, settings, backend, checker
         self.timings: dict[str, float] = {}
 
-    def key(self, job: SectionJob, model_digest: str | None = None) -> str:
-        """The job's cache key; pass ``model_digest`` when keying many jobs at once."""
+    @cached_property
+    def _generator(self) -> Generator:
+        log.info("loading model %s", self.backend.describe())
+        return self.backend.generator
+
+    def key(self, job: SectionJob, identity: dict | None = None) -> str:
+        """The job's cache key; pass the backend's ``identity`` when keying many jobs at once."""
         s = self.settings
         return cache_key({
             "topic": job.spec.topic, "kind": job.kind.name, "section": job.heading, "notes": job.spec.notes,
-            "code": job.spec.code, "template": job.kind.digest, "model": model_digest or self.model.digest,
-            "decoding": asdict(s.decoding), "seed": s.seed, "quantize": self.model.quantize,
+            "code": job.spec.code, "template": job.kind.digest, "backend": identity or self.backend.identity(),
+            "context": [p.digest for p in job.context], "decoding": asdict(s.decoding), "seed": s.seed,
             "verify_code": s.verify_code, "package": s.package, "code_retries": s.code_retries,
             "guard_retries": s.guard_retries,
         })
@@ -122,9 +105,9 @@ class Drafter:
     def lookup(self, jobs: Sequence[SectionJob]) -> tuple[dict[SectionJob, SectionDraft], list[SectionJob]]:
         """Split ``jobs`` into cached drafts and misses."""
         found, misses = {}, []
-        digest = self.model.digest if self.cache else None
+        identity = self.backend.identity() if self.cache else None
         for job in jobs:
-            entry = self.cache.get(self.key(job, digest)) if self.cache else None
+            entry = self.cache.get(self.key(job, identity)) if self.cache else None
             if entry is None:
                 misses.append(job)
             else:
@@ -132,33 +115,34 @@ class Drafter:
         return found, misses
 
     def generate(self, jobs: Sequence[SectionJob]) -> dict[SectionJob, SectionDraft]:
-        """Draft ``jobs`` with the model, batched across pages, and store them in the cache."""
+        """Draft ``jobs`` with the backend, batched across pages, and store them in the cache."""
         if not jobs:
             return {}
         started = time.monotonic()
-        generator = self.model.generator
+        generator = self._generator
         self.timings["model_load"] = time.monotonic() - started
         prose = self._sample(
             generator, list(jobs), "prose",
-            request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading), seed),
+            request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading, job.context),
+                                                        seed),
             clean=clean_prose, accept=lambda job, text: not is_degenerate(text), retries=self.settings.guard_retries,
         )
         coded = [job for job in jobs if job.kind.wants_code(job.spec, job.heading)]
         checks: dict[SectionJob, CodeCheck] = {}
 
         def code_ok(job: SectionJob, code: str) -> bool:
-            checks[job] = check_code(job.spec.code, code, self.settings.verify_code, self.settings.package)
+            checks[job] = self.checker.check(job.spec.code, code)
             return checks[job].status != "invalid"
 
         samples = self._sample(
             generator, coded, "code",
             request=lambda job, seed: GenerationRequest(
-                job.kind.code_prompt(job.spec, job.heading, prose[job][0]), seed,
+                job.kind.code_prompt(job.spec, job.heading, prose[job][0], job.context), seed,
                 stop_heading_level=None, stop_at_fence=True),
             clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
         )
         drafts = {}
-        digest = self.model.digest
+        identity = self.backend.identity()
         for job in jobs:
             text, _, tokens = prose[job]
             code = []
@@ -169,7 +153,7 @@ class Drafter:
                 code = [{**asdict(checks[job]), "language": job.spec.code, "attempts": attempts}]
             draft = SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens)
             if self.cache:
-                self.cache.put(self.key(job, digest), {"page": job.page, "section": job.heading, "text": draft.text,
+                self.cache.put(self.key(job, identity), {"page": job.page, "section": job.heading, "text": draft.text,
                                                "code": draft.code, "tokens": tokens})
             drafts[job] = draft
         self.timings["generate"] = time.monotonic() - started

@@ -6,11 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 
 from mkdocs_aigen.errors import KindError
 from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.markdown import heading_key
 
 SUFFIX = ".md.j2"
@@ -47,12 +49,20 @@ class PageKind:
         keys = {heading_key(h) for h in getattr(self.module, "code_sections", ())}
         return heading_key(heading) in keys or "example" in heading_key(heading)
 
-    def section_prompt(self, spec: StubSpec, heading: str) -> str:
-        return str(self.module.section_prompt(spec, heading))
+    def section_prompt(self, spec: StubSpec, heading: str, context: Sequence[Passage] = ()) -> str:
+        """Prompt for a section's prose; ``context`` reaches templates whose macro takes it."""
+        return str(_call(self.module.section_prompt, spec, heading, context=tuple(context)))
 
-    def code_prompt(self, spec: StubSpec, heading: str, prose: str) -> str:
+    def code_prompt(self, spec: StubSpec, heading: str, prose: str, context: Sequence[Passage] = ()) -> str:
         """Prompt for a section's code sample; it ends inside an opened, labelled fence."""
-        return str(self.module.code_prompt(spec, heading, prose))
+        return str(_call(self.module.code_prompt, spec, heading, prose, context=tuple(context)))
+
+
+def _call(macro, *args, context: tuple[Passage, ...]):
+    """Call a template macro, passing ``context`` only when it declares it (older user templates don't)."""
+    if "context" in getattr(macro, "arguments", ()) or getattr(macro, "catch_kwargs", False):
+        return macro(*args, context=context)
+    return macro(*args)
 
 
 class KindLibrary:

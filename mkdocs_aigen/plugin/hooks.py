@@ -7,20 +7,21 @@ from pathlib import Path
 
 import yaml
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import remove_markers
-from mkdocs_aigen.project import Project, RenderedStub, Settings
+from mkdocs_aigen.project import Project, RenderedStub
+from mkdocs_aigen.settings import Settings
 from mkdocs_aigen.authoring.status import RegionInfo
 from mkdocs_aigen.plugin.render import banner, mark_drafts
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.safeio import atomic_write_text
 from mkdocs_aigen.drafting.stubs import load_stub
+from mkdocs_aigen.log import log
 
-log = get_plugin_logger(__name__)
 CSS_URI = "assets/aigen/aigen.css"
 STATUS = "aigen-draft"
 
@@ -59,6 +60,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
             return files
         started = time.monotonic()
         project, settings = self.project, self.project.settings
+        project.new_run()
         pages = []
         for file in files.documentation_pages():
             try:
@@ -108,11 +110,11 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         settings = self.project.settings
         missing = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.regions if i.status == "missing"]
         if missing:
-            message = f"aigen: no draft for {len(missing)} section(s) in cache-only mode: {', '.join(missing)}"
+            message = f"no draft for {len(missing)} section(s) in cache-only mode: {', '.join(missing)}"
             (log.error if settings.on_missing == "error" else log.warning)(message)
         waiting = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.awaiting]
         if settings.fail_on_unreviewed and waiting:
-            log.warning(f"aigen: {len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
+            log.warning(f"{len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
                         f"approve them with 'mkdocs-aigen approve'")
 
     def on_post_page(self, output: str, *, page, config) -> str:

@@ -1,4 +1,4 @@
-"""Batched, seeded text generation with a local transformers causal LM."""
+"""The ``local`` backend: batched, seeded text generation with an in-process transformers causal LM."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mkdocs_aigen.ml.backends import BATCH_SIZE, BackendSettings
 from mkdocs_aigen.ml.checkpoint import load_causal_lm, weights_digest
 from mkdocs_aigen.ml.decoding import (
     DecodingSettings,
@@ -75,6 +77,28 @@ class _Row:
     new_ids: list[int] = field(default_factory=list)
 
 
+class LocalBackend:
+    """A local model directory: its identity is the weights' digest (no torch); it loads on first use."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self.settings = settings
+
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {"backend": "local", "weights": weights_digest(s.model_dir, memo_file=s.digest_memo),
+                "quantize": s.quantize}
+
+    def describe(self) -> str:
+        return str(self.settings.model_dir)
+
+    @cached_property
+    def generator(self) -> TransformersGenerator:
+        s = self.settings
+        device = s.device or ("cpu" if s.quantize else None)  # quantized models run on the CPU only
+        return TransformersGenerator(s.model_dir, s.decoding, batch_size=s.batch_size, device=device,
+                                     quantize=s.quantize)
+
+
 class TransformersGenerator:
     """Generates continuations with a local causal LM, loading it once.
 
@@ -89,7 +113,7 @@ class TransformersGenerator:
         model_dir: str | os.PathLike,
         settings: DecodingSettings,
         *,
-        batch_size: int = 8,
+        batch_size: int = BATCH_SIZE,
         device: str | None = None,
         quantize: str | None = None,
     ) -> None:
@@ -97,7 +121,6 @@ class TransformersGenerator:
             raise ValueError("batch_size must be >= 1")
         self.settings = settings
         self.batch_size = batch_size
-        self.model_digest = weights_digest(model_dir)
         self.model, self.tokenizer = load_causal_lm(model_dir, device=device, quantize=quantize)
         self.device = self.model.get_input_embeddings().weight.device
         if self.device.type == "cpu":

@@ -1,0 +1,108 @@
+"""The resolved settings of one site: built once per build or command from the ``aigen`` options.
+
+:mod:`mkdocs_aigen.config` declares the options (with their defaults); :meth:`Settings.from_options`
+turns validated option values into absolute paths and typed sub-settings, checks the options that
+depend on each other, and names the option at fault in a one-line :class:`SettingsError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from mkdocs_aigen.drafting.engine import DraftSettings
+from mkdocs_aigen.errors import SettingsError
+from mkdocs_aigen.ml.backends import BackendSettings
+from mkdocs_aigen.ml.decoding import DecodingSettings
+
+PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved options: absolute paths and validated values (defaults live in :mod:`.config`)."""
+
+    config_dir: Path
+    docs_dir: Path
+    model: Path | None
+    cache: bool
+    cache_dir: Path | None
+    templates_dir: Path | None
+    generate: str
+    on_missing: str
+    publish_unreviewed: bool
+    fail_on_unreviewed: bool
+    backend: str
+    batch_size: int
+    device: str | None
+    quantize: str | None
+    corpus_extra: tuple[Path, ...] = ()
+    draft: DraftSettings = field(default_factory=DraftSettings)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.config_dir / ".aigen"
+
+    @classmethod
+    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
+        """Build from validated ``AigenConfig`` values; every error names ``source`` and the option."""
+        config_dir, docs_dir = Path(config_dir).resolve(), Path(docs_dir).resolve()
+
+        def path(value: str | None) -> Path | None:
+            return (config_dir / value).resolve() if value else None
+
+        try:
+            decoding = DecodingSettings(max_new_tokens=options["max_new_tokens"], temperature=options["temperature"],
+                                        top_p=options["top_p"])
+            draft = DraftSettings(decoding=decoding, seed=options["seed"], verify_code=options["verify_code"],
+                                  package=options["package"], code_retries=options["code_retries"])
+            settings = cls(
+                config_dir=config_dir, docs_dir=docs_dir, model=path(options["model"]), cache=options["cache"],
+                cache_dir=path(options["cache_dir"]), templates_dir=path(options["templates_dir"]),
+                generate=options["generate"], on_missing=options["on_missing"],
+                publish_unreviewed=options["publish_unreviewed"], fail_on_unreviewed=options["fail_on_unreviewed"],
+                backend=options["backend"], batch_size=options["batch_size"], device=options["device"],
+                quantize=options["quantize"], corpus_extra=tuple(path(p) for p in options["corpus_extra"]),
+                draft=draft,
+            )
+            settings.backend_settings()  # checks batch_size, device and quantize together
+        except ValueError as error:
+            raise SettingsError(f"{source}: plugins.aigen.{error}") from None
+        settings._check_paths(source)
+        return settings
+
+    @classmethod
+    def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
+        """Validate raw ``aigen`` options (as written under ``plugins: - aigen:``), then resolve them."""
+        from mkdocs_aigen.config import AigenConfig
+
+        config = AigenConfig(config_file_path=source)
+        config.load_dict(dict(options))
+        errors, _ = config.validate()
+        if errors:
+            key, error = errors[0]
+            raise SettingsError(f"{source}: plugins.aigen.{key}: {error}")
+        return cls.from_options(config, config_dir, docs_dir, source)
+
+    def _check_paths(self, source: str) -> None:
+        cache_dir, docs_dir = self.cache_dir, self.docs_dir
+        if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
+            raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
+                                f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
+        if self.model and not (self.model / "config.json").is_file():
+            raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json); "
+                                f"point it at a local Hugging Face model directory, or remove it to use "
+                                f".aigen/model (mkdocs-aigen train) or the shipped base")
+
+    def model_dir(self) -> Path:
+        """The configured model, else the site's fine-tuned ``.aigen/model``, else the shipped base."""
+        if self.model:
+            return self.model
+        trained = self.work_dir / "model"
+        return trained if (trained / "config.json").is_file() else PACKAGED_MODEL
+
+    def backend_settings(self) -> BackendSettings:
+        return BackendSettings(model_dir=self.model_dir(), decoding=self.draft.decoding, batch_size=self.batch_size,
+                               device=self.device, quantize=self.quantize,
+                               digest_memo=self.work_dir / "weights-digest.json")
