@@ -6,6 +6,7 @@ End-to-end cases run the installed console script in a subprocess, on real files
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shlex
 import subprocess
@@ -125,3 +126,17 @@ def test_device_flag_overrides_the_config(tmp_path: Path, flag: str, device: str
     config = write_config(tmp_path, "site_name: s\nplugins:\n  - aigen:\n      device: cpu\n")
     args = build_parser().parse_args(["status", "-f", str(config), "--device", flag, "--no-progress"])
     assert settings_for(args).device == device and args.progress is False
+
+
+@pytest.mark.parametrize("flags, shown", [((), True), (("-q",), False)])
+def test_quiet_silences_warnings_and_the_mkdocs_logger_is_restored(tmp_path: Path, capsys, flags, shown: bool):
+    config = write_config(tmp_path, "site_name: s\nplugins:\n  - aigen:\n      generate: off\n")
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\n## Usage\n\nRun it.\n", encoding="utf-8")
+    (tmp_path / ".aigen" / "feedback").mkdir(parents=True)
+    (tmp_path / ".aigen" / "feedback" / "broken.json").write_text("{not json", encoding="utf-8")
+    logger = logging.getLogger("mkdocs")
+    before = (logger.handlers[:], logger.propagate, logger.level)
+    assert main(["corpus", "-f", str(config), *flags]) == 0
+    err = capsys.readouterr().err
+    assert ("WARNING -  aigen: " in err and "broken.json: unreadable feedback record skipped" in err) == shown
+    assert (logger.handlers, logger.propagate, logger.level) == before
