@@ -332,9 +332,7 @@ def test_a_draft_whose_heading_was_removed_is_not_drafted_twice(site: Path):
     assert path.read_text() == before
 
 
-def run_cli(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(cli, "SUBCOMMANDS", {k: v for k, v in cli.SUBCOMMANDS.items()
-                                             if v[0] == "mkdocs_aigen.cli.authoring"})
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -350,32 +348,32 @@ def fake_cli_model(monkeypatch) -> FakeBackend:
 
 def test_cli_draft_status_approve(site: Path, monkeypatch, capsys, fake_cli_model):
     config = str(site / "mkdocs.yml")
-    code, out, _ = run_cli(monkeypatch, capsys, "draft", "-f", config)
+    code, out, _ = run_cli(capsys, "draft", "-f", config)
     assert code == 0
     assert out.splitlines()[0] == ("guide.md: drafted Overview (generated), Steps (generated), "
                                    "Example (generated), Limits (generated)")
-    code, out, _ = run_cli(monkeypatch, capsys, "status", "-f", config, "--fail-on-unreviewed")
+    code, out, _ = run_cli(capsys, "status", "-f", config, "--fail-on-unreviewed")
     assert code == 1
     assert "  Example          drafted-unreviewed  python ok" in out
     assert "  Troubleshooting  authored" in out
     assert out.splitlines()[-1].startswith("4 section(s) await review on 1 page(s)")
     monkeypatch.chdir(site)
-    code, out, _ = run_cli(monkeypatch, capsys, "approve", "-f", config, "docs/guide.md")
+    code, out, _ = run_cli(capsys, "approve", "-f", config, "docs/guide.md")
     assert (code, out) == (0, "guide.md: approved Overview, Steps, Example, Limits; feedback in .aigen/feedback/\n")
-    code, out, _ = run_cli(monkeypatch, capsys, "status", "-f", config, "--json", "--fail-on-unreviewed")
+    code, out, _ = run_cli(capsys, "status", "-f", config, "--json", "--fail-on-unreviewed")
     report = json.loads(out)
     assert code == 0 and report["awaiting_review"] == 0
     assert report["totals"] == {"approved": 4, "authored": 1}
     assert report["pages"][0]["sections"][2] == {"heading": "Example", "section": "example", "state": "approved",
                                                  "code": []}
-    code, out, _ = run_cli(monkeypatch, capsys, "approve", "-f", config, "guide.md")
+    code, out, _ = run_cli(capsys, "approve", "-f", config, "guide.md")
     assert (code, out) == (0, "guide.md: no drafts awaiting review\n")
 
 
-def test_cli_draft_conflict_exits_1_with_one_line(site: Path, monkeypatch, capsys, fake_cli_model):
+def test_cli_draft_conflict_exits_1_with_one_line(site: Path, capsys, fake_cli_model):
     path = site / "docs/guide.md"
     save_meanwhile(fake_cli_model, path, "# Caching", "# Caching (saved meanwhile)")
-    code, out, err = run_cli(monkeypatch, capsys, "draft", "-f", str(site / "mkdocs.yml"), "guide.md")
+    code, out, err = run_cli(capsys, "draft", "-f", str(site / "mkdocs.yml"), "guide.md")
     assert code == 1 and out == ""
     assert err.strip().count("\n") == 0 and str(path) in err and "changed on disk" in err
     assert "aigen:draft" not in path.read_text()
@@ -387,16 +385,16 @@ def test_cli_draft_conflict_exits_1_with_one_line(site: Path, monkeypatch, capsy
     (["draft", "guide.md", "plain.md"], "plain.md: not a stub page"),
     (["approve", "guide.md", "--section", "Nope"], "guide.md: --section 'Nope': no draft"),
 ])
-def test_cli_bad_input_is_one_line_exit_2(site: Path, monkeypatch, capsys, argv, message):
-    code, out, err = run_cli(monkeypatch, capsys, argv[0], "-f", str(site / "mkdocs.yml"), *argv[1:])
+def test_cli_bad_input_is_one_line_exit_2(site: Path, capsys, argv, message):
+    code, out, err = run_cli(capsys, argv[0], "-f", str(site / "mkdocs.yml"), *argv[1:])
     assert code == 2 and out == ""
     assert err.startswith(f"mkdocs-aigen {argv[0]}: error: {message}") and err.count("\n") == 1
 
 
-def test_cli_reports_bad_front_matter_and_goes_on(site: Path, monkeypatch, capsys):
+def test_cli_reports_bad_front_matter_and_goes_on(site: Path, capsys):
     (site / "docs/bad.md").write_text("---\naigen: {kind: how-to}\n---\n")
     (site / "docs/latin1.md").write_bytes("---\naigen: {topic: Café}\n---\n".encode("latin-1"))
-    code, out, err = run_cli(monkeypatch, capsys, "status", "-f", str(site / "mkdocs.yml"))
+    code, out, err = run_cli(capsys, "status", "-f", str(site / "mkdocs.yml"))
     assert code == 2 and "guide.md (Caching)" in out
     assert err.splitlines() == [
         "mkdocs-aigen status: error: bad.md: aigen.topic: is required; add 'topic: \"...\"' under 'aigen:'",

@@ -26,11 +26,11 @@ DRAFTED = {"guide.md": ["overview", "example", "troubleshooting"],
 
 
 def run_tool(root: Path, *argv: str, **env: str) -> subprocess.CompletedProcess:
-    """``mkdocs …`` or ``mkdocs-aigen …`` in a subprocess, in the site's directory."""
+    """``mkdocs …`` or ``mkdocs-aigen …`` of this checkout in a subprocess, in the site's directory."""
     module = "mkdocs_aigen.cli" if argv[0] == "mkdocs-aigen" else "mkdocs"
     return subprocess.run([sys.executable, "-m", module, *argv[1:]], cwd=root, capture_output=True, text=True,
                           env={"PATH": os.environ["PATH"], "NO_MKDOCS_2_WARNING": "1", "OMP_NUM_THREADS": "1",
-                               "HOME": str(root), **env})
+                               "HOME": str(root), "PYTHONPATH": str(REPO), **env})
 
 
 def ci_build(root: Path, *args: str) -> subprocess.CompletedProcess:

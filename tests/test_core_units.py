@@ -182,20 +182,6 @@ def test_plugin_imports_no_torch_and_ml_imports_no_mkdocs():
     assert loaded(ml, ("mkdocs", "mkdocs_aigen.project", "mkdocs_aigen.plugin")) == "[]"
 
 
-def test_cli_settings_read_env_tags_like_mkdocs(tmp_path, monkeypatch):
-    from mkdocs_aigen.cli.config_file import load_settings
-
-    (tmp_path / "mkdocs.yml").write_text(
-        "site_name: s\nplugins:\n  - aigen:\n      generate: !ENV [AIGEN_GENERATE, auto]\n"
-        "      model: !ENV [AIGEN_MODEL]\n      cache_dir: !ENV AIGEN_CACHE_DIR\n")
-    monkeypatch.delenv("AIGEN_MODEL", raising=False)
-    monkeypatch.setenv("AIGEN_GENERATE", "cache-only")
-    monkeypatch.setenv("AIGEN_CACHE_DIR", "drafts")
-    settings = load_settings(tmp_path / "mkdocs.yml")
-    assert settings.generate == "cache-only" and settings.model is None
-    assert settings.cache_dir == (tmp_path / "drafts").resolve()
-
-
 def test_sandboxed_verdicts_of_embedded_drafts_are_cached(tmp_path):
     from mkdocs_aigen.project import Project
     from mkdocs_aigen.settings import Settings

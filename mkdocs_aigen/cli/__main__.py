@@ -1,4 +1,4 @@
-"""``python -m mkdocs_aigen.cli``: the ``mkdocs-aigen`` command."""
+"""``python -m mkdocs_aigen.cli``: the same as the ``mkdocs-aigen`` console script."""
 
 import sys
 

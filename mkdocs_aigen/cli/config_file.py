@@ -1,75 +1,98 @@
-"""Read a site's settings from mkdocs.yml without running MkDocs (for the CLI and any Markdown site)."""
+"""A site's settings read from its mkdocs.yml by MkDocs itself (``INHERIT``, ``!ENV``, plugin defaults).
+
+``load_config`` only parses, validates and instantiates the plugins: no plugin event runs. What MkDocs
+logs meanwhile is kept back; a bad config becomes one line naming the file (and the key).
+"""
 
 from __future__ import annotations
 
-import os
+import argparse
+import dataclasses
+import logging
+import re
+import sys
 from pathlib import Path
 
-import yaml
+from mkdocs import exceptions
+from mkdocs.config import load_config
 
+from mkdocs_aigen.cli.common import mkdocs_log_to
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.errors import SettingsError
 from mkdocs_aigen.settings import Settings
 
-
-class _TolerantLoader(yaml.SafeLoader):
-    """SafeLoader that reads MkDocs' custom tags (``!ENV``, ``!!python/name:``) as plain values."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
-    if suffix == "ENV":
-        return _env_tag(loader, node)
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)
+# "Config value 'plugins': Plugin 'aigen' option 'generate': Expected one of ..." (mkdocs.config.base)
+_CONFIG_VALUE = re.compile(r"Config value '(?P<key>[^']*)': "
+                           r"(?:Plugin '(?P<plugin>[^']*)' option '(?P<option>[^']*)': )?(?P<message>.*)", re.S)
 
 
-def _env_tag(loader: yaml.SafeLoader, node: yaml.Node):
-    """``!ENV VAR`` / ``!ENV [VAR, ..., default]`` as MkDocs reads it (pyyaml_env_tag)."""
-    if isinstance(node, yaml.ScalarNode):
-        names, default = [loader.construct_scalar(node)], None
-    else:
-        items = loader.construct_sequence(node)
-        names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
-    for name in names:
-        if name in os.environ:
-            return yaml.safe_load(os.environ[name])
-    return default
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Settings of the ``aigen`` plugin in ``config_file`` (``None``: ./mkdocs.yml or ./mkdocs.yaml;
+    ``-``: stdin), or its defaults when the site does not list it."""
+    config, shown = _load_mkdocs_config(config_file)
+    config_dir = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
+    options = next((plugin.config for plugin in config.plugins.values() if isinstance(plugin.config, AigenConfig)),
+                   None)
+    if options is None:  # the site does not list the plugin: its defaults
+        return Settings.load({}, config_dir, Path(config.docs_dir), source=shown)
+    return Settings.from_options(options, config_dir, Path(config.docs_dir), source=shown)
 
 
-_TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: _any_tag(loader, suffix, node))
-_TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _any_tag)
-
-
-def load_settings(config_file: Path, docs_dir: Path | None = None) -> Settings:
-    """Settings of the ``aigen`` plugin in ``config_file`` (or defaults when it is not listed)."""
-    config_file = Path(config_file)
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings of the site of ``-f``, with the command line's ``--device`` over the config's."""
+    settings = load_settings(args.config_file)
+    if args.device == "auto":
+        return settings
+    settings = dataclasses.replace(settings, device=args.device)
     try:
-        data = yaml.load(config_file.read_text(encoding="utf-8-sig"), Loader=_TolerantLoader) or {}
-    except FileNotFoundError:
-        raise SettingsError(f"{config_file}: no such file; pass the site's config with -f") from None
-    except yaml.YAMLError as error:
-        raise SettingsError(f"{config_file}: invalid YAML ({str(error).splitlines()[0]})") from None
-    options = _plugin_options(data.get("plugins") or [], config_file)
-    config = AigenConfig()
-    config.load_dict(options)
-    errors, _ = config.validate()
-    if errors:
-        key, error = errors[0]
-        raise SettingsError(f"{config_file}: plugins.aigen.{key}: {error}")
-    config_dir = config_file.resolve().parent
-    docs = docs_dir or config_dir / str(data.get("docs_dir", "docs"))
-    return Settings.from_options(config, config_dir, docs, source=str(config_file))
+        settings.backend_settings()  # e.g. quantize: int8 with --device cuda
+    except ValueError as error:
+        raise SettingsError(f"--device {args.device}: conflicts with plugins.aigen.{error}") from None
+    return settings
 
 
-def _plugin_options(plugins, config_file: Path) -> dict:
-    entries = plugins.items() if isinstance(plugins, dict) else (
-        next(iter(p.items())) if isinstance(p, dict) else (p, {}) for p in plugins)
-    for name, options in entries:
-        if name == "aigen":
-            if options is not None and not isinstance(options, dict):
-                raise SettingsError(f"{config_file}: plugins.aigen: must be a mapping of options")
-            return dict(options or {})
-    return {}
+class _Kept(logging.Handler):
+    """Keeps log records instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _load_mkdocs_config(config_file: str | Path | None):
+    """The validated MkDocs config and the name to show for its file; errors as one ``SettingsError``."""
+    if config_file == "-":
+        source, shown = sys.stdin.buffer, "<stdin>"
+    elif config_file is None:
+        source, shown = None, "mkdocs.yml"
+    else:
+        source, shown = str(config_file), str(config_file)
+        if not Path(source).exists():
+            raise SettingsError(f"{shown}: no such file; pass the site's config with -f")
+    kept = _Kept()
+    try:
+        with mkdocs_log_to(kept):
+            config = load_config(source)
+    except (exceptions.ConfigurationError, exceptions.Abort) as error:
+        raise SettingsError(f"{shown}: {_one_line(error, kept.records)}") from None
+    except OSError as error:
+        raise SettingsError(f"{shown}: {error.strerror or error}") from None
+    if config_file is None:
+        shown = Path(config.config_file_path).name
+    return config, shown
+
+
+def _one_line(error: Exception, records: list[logging.LogRecord]) -> str:
+    """MkDocs' first logged error (else warning, for ``strict``), else its exception, as one line."""
+    messages = ([r.getMessage() for r in records if r.levelno >= logging.ERROR]
+                or [r.getMessage() for r in records if r.levelno >= logging.WARNING] or [str(error)])
+    message = messages[0]
+    match = _CONFIG_VALUE.fullmatch(message)
+    if match:
+        key = ".".join(part for part in match.group("key", "plugin", "option") if part)
+        message = f"{key}: {match['message']}"
+    more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+    return " ".join(message.split()) + more

@@ -1,0 +1,64 @@
+"""``mkdocs-aigen status``: the review queue, as a table or as JSON (``--fail-on-unreviewed`` for CI)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mkdocs_aigen.cli.common import approve_hint, load_named_pages, run_on_site
+
+NAME = "status"
+HELP = "show the review queue"
+EXAMPLE = """\
+examples:
+  mkdocs-aigen status                                 # the queue of ./mkdocs.yml
+  mkdocs-aigen status -f site/mkdocs.yml --json --fail-on-unreviewed
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the queue as JSON")
+    parser.add_argument("--fail-on-unreviewed", action="store_true", help="exit 1 when any draft awaits review")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_on_site(args, _status)
+
+
+def _status(project, store, args: argparse.Namespace) -> int:
+    from mkdocs_aigen.authoring.loop import page_status, status_report, sync
+
+    files, code = load_named_pages(project, args, [])
+    rows_by_page = []
+    for file in files:
+        for heading in sync(store, file.page):
+            print(f"{file.page.src_path}: recorded approval of {heading!r} (markers removed by hand)", file=sys.stderr)
+        rows_by_page.append((file.page, page_status(project, store, file.page)))
+    store.save()
+    report = status_report(rows_by_page)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print_table(rows_by_page, report, args)
+    if args.fail_on_unreviewed and report["awaiting_review"]:
+        return max(code, 1)
+    return code
+
+
+def _print_table(rows_by_page, report: dict, args: argparse.Namespace) -> None:
+    for page, rows in rows_by_page:
+        print(f"{page.src_path} ({page.title})")
+        width = max(len(r.heading) for r in rows) if rows else 0
+        for row in rows:
+            checks = ", ".join(f"{c.get('language') or 'code'} {c['status']}"
+                               + (f" ({c['error']})" if c.get("error") else "") for c in row.code)
+            print(f"  {row.heading:<{width}}  {row.state:<18}  {checks}".rstrip())
+    totals = report["totals"]
+    waiting, pages = report["awaiting_review"], sum(any(r.awaiting for r in rows) for _, rows in rows_by_page)
+    line = f"{waiting} section(s) await review on {pages} page(s)"
+    if totals.get("edited-unreviewed"):
+        line += f" ({totals['edited-unreviewed']} edited)"
+    if totals.get("stub"):
+        line += f"; {totals['stub']} not drafted yet (mkdocs-aigen draft)"
+    print(line + (f"; approve with '{approve_hint(args)}'" if waiting else ""))
