@@ -39,7 +39,7 @@ def built(tmp_path_factory, tiny_model_dir):
 def test_drafted_sections_are_marked(built):
     root, _, result, _ = built
     html = (root / "site" / "guide" / "index.html").read_text()
-    drafts = re.findall(r'<div class="aigen-draft" data-aigen-status="unreviewed" data-aigen-section="([^"]+)"', html)
+    drafts = re.findall(r'<div class="aigen-draft" data-aigen-status="stub" data-aigen-fill="generated" data-aigen-section="([^"]+)"', html)
     assert drafts == ["overview", "example", "troubleshooting"]
     assert "aigen-banner" in html and "md-status--aigen-draft" in html
     assert "aigen:draft" not in html  # markers never show
@@ -131,7 +131,7 @@ def test_generate_off_and_cache_only(tmp_path, tiny_model_dir):
     assert result.returncode == 0
     assert "no draft for 9 section(s) in cache-only mode" in result.stderr
     html = (tmp_path / "site" / "guide" / "index.html").read_text()
-    assert html.count('data-aigen-status="missing"') == 3 and "No draft yet" in html
+    assert html.count('data-aigen-status="stub" data-aigen-fill="placeholder"') == 3 and "No draft yet" in html
     assert mkdocs_build(config, "--strict").returncode == 1
     config.write_text(config.read_text() + "      on_missing: error\n")
     assert "ERROR" in mkdocs_build(config).stderr

@@ -1,4 +1,4 @@
-"""``mkdocs-aigen draft | status | approve``: the authoring loop in the terminal (see :mod:`.authoring`).
+"""``mkdocs-aigen draft | status | approve``: the authoring loop in the terminal (see :mod:`mkdocs_aigen.authoring`).
 
 Exit codes: 0 done; 1 a page changed on disk meanwhile (not written), or ``status
 --fail-on-unreviewed`` found drafts awaiting review; 2 bad input (config, front-matter, arguments).
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mkdocs_aigen.authoring.loop import ReviewStore, SourceChangedError
+    from mkdocs_aigen.authoring.store import ReviewStore, SourceChangedError
     from mkdocs_aigen.project import Project
     from mkdocs_aigen.cli.config_file import load_settings
 
@@ -83,40 +83,44 @@ def _draft(project, store, args) -> int:
 
 
 def _status(project, store, args) -> int:
-    from mkdocs_aigen.authoring.loop import page_status, status_report, sync
+    from mkdocs_aigen.authoring.loop import sync
+    from mkdocs_aigen.authoring.status import page_review, status_report
 
     files, code = _load(project, args, [])
-    rows_by_page = []
+    reviews = []
     for file in files:
         for heading in sync(store, file.page):
             print(f"{file.page.src_path}: recorded approval of {heading!r} (markers removed by hand)", file=sys.stderr)
-        rows_by_page.append((file.page, page_status(project, store, file.page)))
+        reviews.append(page_review(project, store, file.page))
     store.save()
-    report = status_report(rows_by_page)
+    report = status_report(reviews)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_status(rows_by_page, report)
+        _print_status(reviews, report)
     if args.fail_on_unreviewed and report["awaiting_review"]:
         return max(code, 1)
     return code
 
 
-def _print_status(rows_by_page, report: dict) -> None:
-    for page, rows in rows_by_page:
-        print(f"{page.src_path} ({page.title})")
-        width = max(len(r.heading) for r in rows) if rows else 0
-        for row in rows:
+def _print_status(reviews, report: dict) -> None:
+    from mkdocs_aigen.authoring.status import EDITED, STATES, STUB
+
+    state_width = max(map(len, STATES))
+    for review in reviews:
+        print(f"{review.src_path} ({review.title})")
+        width = max(len(s.heading) for s in review.sections) if review.sections else 0
+        for row in review.sections:
             checks = ", ".join(f"{c.get('language') or 'code'} {c['status']}"
                                + (f" ({c['error']})" if c.get("error") else "") for c in row.code)
-            print(f"  {row.heading:<{width}}  {row.state:<18}  {checks}".rstrip())
+            print(f"  {row.heading:<{width}}  {row.state:<{state_width}}  {checks}".rstrip())
     totals = report["totals"]
-    waiting, pages = report["awaiting_review"], sum(any(r.awaiting for r in rows) for _, rows in rows_by_page)
+    waiting, pages = report["awaiting_review"], sum(bool(r.awaiting) for r in reviews)
     line = f"{waiting} section(s) await review on {pages} page(s)"
-    if totals.get("edited-unreviewed"):
-        line += f" ({totals['edited-unreviewed']} edited)"
-    if totals.get("stub"):
-        line += f"; {totals['stub']} not drafted yet (mkdocs-aigen draft)"
+    if totals.get(EDITED):
+        line += f" ({totals[EDITED]} edited)"
+    if totals.get(STUB):
+        line += f"; {totals[STUB]} not drafted yet (mkdocs-aigen draft)"
     print(line + ("; approve with 'mkdocs-aigen approve PAGE'" if waiting else ""))
 
 
