@@ -13,12 +13,14 @@ import pytest
 
 from conftest import write_site
 
+REPO = Path(__file__).resolve().parents[1]
 STUB_SECTIONS = {"guide": 3, "blog": 3, "zh": 3}  # how-to minus authored Steps; blog-post; explanation
 
 
 def mkdocs_build(config: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(config), *args],
-                          capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True,
+                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -26,11 +26,13 @@ DRAFTED = {"guide.md": ["overview", "example", "troubleshooting"],
 
 
 def run_tool(root: Path, *argv: str, **env: str) -> subprocess.CompletedProcess:
-    """``mkdocs …`` or ``mkdocs-aigen …`` in a subprocess, in the site's directory."""
-    module = "mkdocs_aigen.cli" if argv[0] == "mkdocs-aigen" else "mkdocs"
-    return subprocess.run([sys.executable, "-m", module, *argv[1:]], cwd=root, capture_output=True, text=True,
-                          env={"PATH": os.environ["PATH"], "NO_MKDOCS_2_WARNING": "1", "OMP_NUM_THREADS": "1",
-                               "HOME": str(root), **env})
+    """``mkdocs …`` or the ``mkdocs-aigen`` entry point in a subprocess, in the site's directory,
+    importing this checkout's code."""
+    command = [str(Path(sys.executable).parent / "mkdocs-aigen")] if argv[0] == "mkdocs-aigen" else [
+        sys.executable, "-m", "mkdocs"]
+    return subprocess.run([*command, *argv[1:]], cwd=root, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "NO_MKDOCS_2_WARNING": "1",
+                               "OMP_NUM_THREADS": "1", "HOME": str(root), **env})
 
 
 def ci_build(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -177,7 +179,7 @@ def test_pages_workflow_build_step_runs_as_written(site, tmp_path):
     shutil.move(site, tmp_path / "example_site")
     result = subprocess.run(["bash", "-c", step["run"]], cwd=tmp_path, capture_output=True, text=True,
                             env={"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                                 "HOME": str(tmp_path), "GITHUB_WORKSPACE": str(tmp_path),
+                                 "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "GITHUB_WORKSPACE": str(tmp_path),
                                  **step["env"]})
     assert result.returncode == 0, result.stderr
     assert "9 in sources" in result.stderr and (tmp_path / "_site" / "guide" / "index.html").is_file()
