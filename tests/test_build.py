@@ -74,7 +74,7 @@ def test_review_queue_and_report(built):
     assert 'href="../../guide/#troubleshooting"' in queue
     report = json.loads((root / ".aigen" / "report.json").read_text())
     assert report["totals"]["generated"] == 9 and report["totals"]["authored"] == 1
-    assert report["totals"]["awaiting_review"] == 9
+    assert report["awaiting_review"] == 9
 
 
 def test_blog_and_chinese_stubs(built):

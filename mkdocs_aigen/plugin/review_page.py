@@ -46,13 +46,14 @@ def _cell(text: str) -> str:
 
 
 def write_report(path: Path, pages: list[PageReview], timings: dict[str, float]) -> dict:
-    """Write the JSON build report and return it: the pages, sections and states of ``status --json``,
-    with what the build drafted (``fill``, counts) and how long it took."""
+    """Write the JSON build report and return it: the ``status --json`` document (same pages, sections,
+    states, totals and ``awaiting_review``) with what the build drafted (``fill``, counts), its code
+    checks and how long it took."""
     report = status_report(pages)
     for entry, page in zip(report["pages"], pages):
         entry |= {"topic": page.topic, **_fill_counts([page]), "code": page.code_counts()}
     code = {key: sum(p.code_counts()[key] for p in pages) for key in pages[0].code_counts()} if pages else {}
-    report["totals"] |= {"awaiting_review": report.pop("awaiting_review"), **_fill_counts(pages), "code": code}
+    report["totals"] |= {**_fill_counts(pages), "code": code}
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
     atomic_write_text(path, json.dumps(report, indent=2, ensure_ascii=False))
     return report
