@@ -9,15 +9,15 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Mapping
 
-from mkdocs_aigen.authoring.status import PageReview, RegionInfo
+from mkdocs_aigen.authoring.status import PLACEHOLDER, PageReview, page_review
+from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.checks.code import iter_fenced_blocks
 from mkdocs_aigen.checks.verdicts import VERDICT_SHAPE, CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key
 from mkdocs_aigen.drafting.engine import Drafter, SectionDraft, SectionJob, placeholder_text
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, compose
-from mkdocs_aigen.markdown import slugify, split_sections
-from mkdocs_aigen.markers import find_regions
+from mkdocs_aigen.markdown import slugify
 from mkdocs_aigen.ml.backends import Backend, create_backend
 from mkdocs_aigen.settings import Settings
 
@@ -71,41 +71,18 @@ class Project:
             found.update(self.drafter.generate(misses))
         return found
 
-    def render(self, page: StubPage, drafts: Mapping[SectionJob, SectionDraft], generate: str) -> RenderedStub:
+    def render(self, page: StubPage, drafts: Mapping[SectionJob, SectionDraft], generate: str,
+               store: ReviewStore) -> RenderedStub:
         """Compose the page with its drafts (placeholders for misses) and collect its review state."""
         mine = {job.heading: d for job, d in drafts.items() if job.page == page.src_path}
         missing = [h for h in page.missing() if h not in mine] if generate != "off" else []
-        texts = {h: d.text for h, d in mine.items()} | {h: placeholder_text(h) for h in missing}
-        text = compose(page, texts)
-        review = PageReview(page.src_path, page.title, page.spec.topic)
-        by_slug = {slugify(h): d for h, d in mine.items()}
-        placeholders = {slugify(h) for h in missing}
-        embedded = page.drafted_keys()
-        _, sections = split_sections(page.body)
-        review.authored = sum(s.key not in embedded for s in sections)
-        review.embedded = len(embedded)
-        review.generated = sum(d.origin == "generated" for d in mine.values())
-        review.cached = sum(d.origin == "cache" for d in mine.values())
-        for region in find_regions(text):
-            heading = _heading_of(region.inner) or region.section
-            if region.section in placeholders:
-                info = RegionInfo(region.section, "missing")
-            elif region.section in by_slug and not region.edited:
-                info = RegionInfo(region.section, "unreviewed", by_slug[region.section].code)
-            else:
-                info = RegionInfo(region.section, "edited" if region.edited else "unreviewed",
-                                  self.check_blocks(region.inner))
-            review.regions.append((heading, info))
-        return RenderedStub(page, text, review)
+        text = compose(page, {h: d.text for h, d in mine.items()} | {h: placeholder_text(h) for h in missing})
+        fills = {slugify(h): (d.origin, d.code) for h, d in mine.items()} | {
+            slugify(h): (PLACEHOLDER, []) for h in missing}
+        return RenderedStub(page, text, page_review(self, store, page, fills))
 
     def check_blocks(self, markdown: str) -> list[dict]:
         """Code checks of the fenced blocks in an embedded draft (sandboxed verdicts from the cache)."""
         return [{**asdict(self.checker.check(block.language, block.code)), "language": block.language,
                  "attempts": 1}
                 for block in iter_fenced_blocks(markdown)]
-
-
-def _heading_of(markdown: str) -> str | None:
-    _, sections = split_sections(markdown)
-    return sections[0].heading if sections else None
-

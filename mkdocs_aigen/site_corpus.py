@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mkdocs_aigen.authoring.loop import iter_feedback
+from mkdocs_aigen.authoring.store import iter_feedback
 from mkdocs_aigen.checks.code import iter_fenced_blocks
 from mkdocs_aigen.errors import AigenError, FrontMatterError
 from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter

@@ -16,10 +16,9 @@ import pytest
 import yaml
 
 from mkdocs_aigen import cli
-from mkdocs_aigen.authoring.loop import (
-    PageFile, ReviewStore, Source, SourceChangedError, approve_page, draft_pages, iter_feedback, load_pages,
-    page_status, sync,
-)
+from mkdocs_aigen.authoring.loop import approve_page, draft_pages, load_pages, sync
+from mkdocs_aigen.authoring.status import page_status
+from mkdocs_aigen.authoring.store import PageFile, ReviewStore, Source, SourceChangedError, iter_feedback
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import BEGIN, END, digest_text, find_regions
 from mkdocs_aigen.project import Project
@@ -171,13 +170,13 @@ def test_every_state_and_its_transitions(site: Path):
     path = site / "docs/guide.md"
     assert states(project) == dict.fromkeys(OUTLINE[:4], "stub") | {"Troubleshooting": "authored"}
     draft(project)
-    assert states(project) == dict.fromkeys(OUTLINE[:4], "drafted-unreviewed") | {"Troubleshooting": "authored"}
+    assert states(project) == dict.fromkeys(OUTLINE[:4], "drafted") | {"Troubleshooting": "authored"}
     # edit a draft → edited; undo the edit → drafted again
     inner = find_regions(path.read_text())[1].inner
     edit(path, inner, inner + "\n\nThe author adds a caveat.")
-    assert states(project)["Steps"] == "edited-unreviewed"
+    assert states(project)["Steps"] == "edited"
     edit(path, inner + "\n\nThe author adds a caveat.", inner)
-    assert states(project)["Steps"] == "drafted-unreviewed"
+    assert states(project)["Steps"] == "drafted"
     # approve → approved; delete the whole approved section → stub; draft again → drafted
     approve_page(project, ReviewStore(site / ".aigen"), page_file(project), ["Overview"])
     assert states(project)["Overview"] == "approved"
@@ -185,7 +184,7 @@ def test_every_state_and_its_transitions(site: Path):
     edit(path, text[text.index("## Overview"):text.index("<!-- aigen:draft")], "")
     assert states(project)["Overview"] == "stub"
     draft(project)
-    assert states(project)["Overview"] == "drafted-unreviewed"
+    assert states(project)["Overview"] == "drafted"
     # delete a draft region (the author rejects it) → stub, and its record goes
     edit(path, region_text(path, "limits"), "")
     assert states(project)["Limits"] == "stub"
@@ -354,7 +353,7 @@ def test_cli_draft_status_approve(site: Path, monkeypatch, capsys, fake_cli_mode
                                    "Example (generated), Limits (generated)")
     code, out, _ = run_cli(capsys, "status", "-f", config, "--fail-on-unreviewed")
     assert code == 1
-    assert "  Example          drafted-unreviewed  python ok" in out
+    assert "  Example          drafted   python ok" in out
     assert "  Troubleshooting  authored" in out
     assert out.splitlines()[-1].startswith("4 section(s) await review on 1 page(s)")
     monkeypatch.chdir(site)

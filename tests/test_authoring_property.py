@@ -12,9 +12,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkdocs_aigen.authoring.loop import (
-    ReviewStore, approve_page, draft_pages, iter_feedback, load_pages, page_status, sync,
-)
+from mkdocs_aigen.authoring.loop import approve_page, draft_pages, load_pages, sync
+from mkdocs_aigen.authoring.status import page_status
+from mkdocs_aigen.authoring.store import ReviewStore, iter_feedback
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
 from mkdocs_aigen.drafting.stubs import discover
@@ -143,13 +143,13 @@ def test_no_author_byte_is_ever_lost(steps, crlf, bom):
                     sync(store, file.page)
                     rows = page_status(project, store, file.page)
                     regions = file.page.regions()
-                    assert sum(row.state == "drafted-unreviewed" for row in rows) == sum(not r.edited for r in regions)
-                    assert sum(row.state == "edited-unreviewed" for row in rows) == sum(r.edited for r in regions)
+                    assert sum(row.state == "drafted" for row in rows) == sum(not r.edited for r in regions)
+                    assert sum(row.state == "edited" for row in rows) == sum(r.edited for r in regions)
                 store.save()
             else:  # build: the plugin's path renders drafts without writing sources
                 pages, _ = discover(root / "docs", project.kinds)
                 drafts = project.draft(pages, "cache-only")
-                rendered = {p.src_path: project.render(p, drafts, "cache-only").text for p in pages}
+                rendered = {p.src_path: project.render(p, drafts, "cache-only", store).text for p in pages}
                 assert_kept(atoms, rendered[name])
                 assert path.read_bytes() == raw
             after = path.read_bytes()

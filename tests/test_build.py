@@ -13,12 +13,14 @@ import pytest
 
 from conftest import write_site
 
+REPO = Path(__file__).resolve().parents[1]
 STUB_SECTIONS = {"guide": 3, "blog": 3, "zh": 3}  # how-to minus authored Steps; blog-post; explanation
 
 
 def mkdocs_build(config: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(config), *args],
-                          capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True,
+                          env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -39,7 +41,7 @@ def built(tmp_path_factory, tiny_model_dir):
 def test_drafted_sections_are_marked(built):
     root, _, result, _ = built
     html = (root / "site" / "guide" / "index.html").read_text()
-    drafts = re.findall(r'<div class="aigen-draft" data-aigen-status="unreviewed" data-aigen-section="([^"]+)"', html)
+    drafts = re.findall(r'<div class="aigen-draft" data-aigen-status="stub" data-aigen-fill="generated" data-aigen-section="([^"]+)"', html)
     assert drafts == ["overview", "example", "troubleshooting"]
     assert "aigen-banner" in html and "md-status--aigen-draft" in html
     assert "aigen:draft" not in html  # markers never show
@@ -73,7 +75,7 @@ def test_review_queue_and_report(built):
     assert 'href="../../guide/#troubleshooting"' in queue
     report = json.loads((root / ".aigen" / "report.json").read_text())
     assert report["totals"]["generated"] == 9 and report["totals"]["authored"] == 1
-    assert report["totals"]["awaiting_review"] == 9
+    assert report["awaiting_review"] == 9
 
 
 def test_blog_and_chinese_stubs(built):
@@ -132,7 +134,7 @@ def test_generate_off_and_cache_only(tmp_path, tiny_model_dir):
     assert result.returncode == 0
     assert "no draft for 9 section(s) in cache-only mode" in result.stderr
     html = (tmp_path / "site" / "guide" / "index.html").read_text()
-    assert html.count('data-aigen-status="missing"') == 3 and "No draft yet" in html
+    assert html.count('data-aigen-status="stub" data-aigen-fill="placeholder"') == 3 and "No draft yet" in html
     assert mkdocs_build(config, "--strict").returncode == 1
     config.write_text(config.read_text() + "      on_missing: error\n")
     assert "ERROR" in mkdocs_build(config).stderr

@@ -88,7 +88,7 @@ def test_ci_build_passes_with_drafts_in_sources_and_markers_never_show(site):
     assert {p: p.read_bytes() for p in (site / "docs").rglob("*.md")} == sources
     html = html_of(site, "guide")
     assert re.findall(r'data-aigen-status="(\w+)" data-aigen-section="([\w-]+)"', html) == [
-        ("unreviewed", s) for s in DRAFTED["guide.md"]]
+        ("drafted", s) for s in DRAFTED["guide.md"]]
     for built in [*(site / "site").rglob("*.html"), site / "site" / "search" / "search_index.json"]:
         text = built.read_text(encoding="utf-8")
         assert "aigen:draft" not in text and "/aigen:draft" not in text, built
@@ -140,7 +140,7 @@ def test_ci_gate_fails_when_a_stub_section_has_no_draft(site):
     result = ci_build(site)
     assert result.returncode == 1
     assert "no draft for 1 section(s) in cache-only mode: guide.md#troubleshooting" in result.stderr
-    assert 'data-aigen-status="missing" data-aigen-section="troubleshooting"' in html_of(site, "guide")
+    assert 'data-aigen-status="stub" data-aigen-fill="placeholder" data-aigen-section="troubleshooting"' in html_of(site, "guide")
     # without the env override the same config drafts it (generate: auto) and the strict build passes
     assert run_tool(site, "mkdocs", "build", "--strict").returncode == 0
 
@@ -177,7 +177,7 @@ def test_pages_workflow_build_step_runs_as_written(site, tmp_path):
     shutil.move(site, tmp_path / "example_site")
     result = subprocess.run(["bash", "-c", step["run"]], cwd=tmp_path, capture_output=True, text=True,
                             env={"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-                                 "HOME": str(tmp_path), "GITHUB_WORKSPACE": str(tmp_path),
+                                 "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "GITHUB_WORKSPACE": str(tmp_path),
                                  **step["env"]})
     assert result.returncode == 0, result.stderr
     assert "9 in sources" in result.stderr and (tmp_path / "_site" / "guide" / "index.html").is_file()

@@ -11,7 +11,7 @@ from mkdocs_aigen.errors import FrontMatterError
 from mkdocs_aigen.drafting.frontmatter import StubSpec, parse_stub_spec, split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import find_regions, strip_comments, wrap
-from mkdocs_aigen.authoring.status import RegionInfo
+from mkdocs_aigen.authoring.status import SectionReview
 from mkdocs_aigen.plugin.render import mark_drafts, sanitize
 from mkdocs_aigen.markdown import split_sections
 from mkdocs_aigen.drafting.stubs import compose, load_stub
@@ -148,10 +148,11 @@ def test_sanitize_strips_script_vectors():
 def test_mark_drafts_wraps_regions_in_order():
     html = ('<p>a</p><!-- aigen:draft section="one" digest="d" --><h2>One</h2><p>x</p><!-- /aigen:draft -->'
             '<!-- aigen:draft section="two" digest="d" --><p>y</p><!-- /aigen:draft -->')
-    out = mark_drafts(html, [RegionInfo("one", "unreviewed"), RegionInfo("two", "edited",
-                                                                          [{"status": "invalid", "error": "E"}])])
+    out = mark_drafts(html, [SectionReview("One", "one", "drafted"),
+                             SectionReview("Two", "two", "edited", [{"status": "invalid", "error": "E"}])])
     assert out.count('class="aigen-draft"') == 2 and "aigen:draft" not in out
     assert 'data-aigen-status="edited"' in out and 'data-aigen-code="invalid"' in out and "E</p>" in out
+    assert out.index('data-aigen-status="drafted" data-aigen-section="one"') < out.index('data-aigen-section="two"')
 
 
 def test_cache_roundtrip_and_corrupt_entry(tmp_path, caplog):

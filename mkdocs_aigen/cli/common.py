@@ -27,7 +27,7 @@ def mkdocs_log_to(handler: logging.Handler, level: int | None = None) -> Iterato
 
 def run_on_site(args: argparse.Namespace, command: Callable[..., int]) -> int:
     """``command(project, store, args)`` on the site of ``-f``; a page saved meanwhile exits 1."""
-    from mkdocs_aigen.authoring.loop import ReviewStore, SourceChangedError
+    from mkdocs_aigen.authoring.store import ReviewStore, SourceChangedError
     from mkdocs_aigen.cli.config_file import settings_for
     from mkdocs_aigen.project import Project
 

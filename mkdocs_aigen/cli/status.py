@@ -27,38 +27,42 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _status(project, store, args: argparse.Namespace) -> int:
-    from mkdocs_aigen.authoring.loop import page_status, status_report, sync
+    from mkdocs_aigen.authoring.loop import sync
+    from mkdocs_aigen.authoring.status import page_review, status_report
 
     files, code = load_named_pages(project, args, [])
-    rows_by_page = []
+    reviews = []
     for file in files:
         for heading in sync(store, file.page):
             print(f"{file.page.src_path}: recorded approval of {heading!r} (markers removed by hand)", file=sys.stderr)
-        rows_by_page.append((file.page, page_status(project, store, file.page)))
+        reviews.append(page_review(project, store, file.page))
     store.save()
-    report = status_report(rows_by_page)
+    report = status_report(reviews)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_table(rows_by_page, report, args)
+        _print_table(reviews, report, args)
     if args.fail_on_unreviewed and report["awaiting_review"]:
         return max(code, 1)
     return code
 
 
-def _print_table(rows_by_page, report: dict, args: argparse.Namespace) -> None:
-    for page, rows in rows_by_page:
-        print(f"{page.src_path} ({page.title})")
-        width = max(len(r.heading) for r in rows) if rows else 0
-        for row in rows:
+def _print_table(reviews, report: dict, args: argparse.Namespace) -> None:
+    from mkdocs_aigen.authoring.status import EDITED, STATES, STUB
+
+    state_width = max(map(len, STATES))
+    for review in reviews:
+        print(f"{review.src_path} ({review.title})")
+        width = max(len(s.heading) for s in review.sections) if review.sections else 0
+        for row in review.sections:
             checks = ", ".join(f"{c.get('language') or 'code'} {c['status']}"
                                + (f" ({c['error']})" if c.get("error") else "") for c in row.code)
-            print(f"  {row.heading:<{width}}  {row.state:<18}  {checks}".rstrip())
+            print(f"  {row.heading:<{width}}  {row.state:<{state_width}}  {checks}".rstrip())
     totals = report["totals"]
-    waiting, pages = report["awaiting_review"], sum(any(r.awaiting for r in rows) for _, rows in rows_by_page)
+    waiting, pages = report["awaiting_review"], sum(bool(r.awaiting) for r in reviews)
     line = f"{waiting} section(s) await review on {pages} page(s)"
-    if totals.get("edited-unreviewed"):
-        line += f" ({totals['edited-unreviewed']} edited)"
-    if totals.get("stub"):
-        line += f"; {totals['stub']} not drafted yet (mkdocs-aigen draft)"
+    if totals.get(EDITED):
+        line += f" ({totals[EDITED]} edited)"
+    if totals.get(STUB):
+        line += f"; {totals[STUB]} not drafted yet (mkdocs-aigen draft)"
     print(line + (f"; approve with '{approve_hint(args)}'" if waiting else ""))

@@ -15,7 +15,8 @@ from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import remove_markers
 from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.settings import Settings
-from mkdocs_aigen.authoring.status import RegionInfo
+from mkdocs_aigen.authoring.status import APPROVED, AUTHORED, PLACEHOLDER
+from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.plugin.render import banner, mark_drafts
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.safeio import atomic_write_text
@@ -71,10 +72,11 @@ class AigenPlugin(BasePlugin[AigenConfig]):
             if page is not None:
                 pages.append(page)
         try:
+            store = ReviewStore(settings.work_dir)
             drafts = project.draft(pages, settings.generate)
         except AigenError as error:
             raise PluginError(str(error)) from None
-        self.rendered = {p.src_path: project.render(p, drafts, settings.generate) for p in pages}
+        self.rendered = {p.src_path: project.render(p, drafts, settings.generate, store) for p in pages}
         hide = not settings.publish_unreviewed and not self.serve
         for rendered in self.rendered.values():
             self._stage(files.get_file_from_path(rendered.page.src_path), rendered, hide)
@@ -83,18 +85,17 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         files.append(File.generated(config, REVIEW_PAGE, content=queue_markdown(reviews),
                                     inclusion=InclusionLevel.DRAFT if hide else InclusionLevel.NOT_IN_NAV))
         files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent.parent / "assets/aigen.css")))
-        write_report(settings.work_dir / "report.json", reviews,
-                     {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {})
-        totals = [sum(getattr(r, k) for r in reviews) for k in ("generated", "cached", "embedded", "authored")]
-        log.info("drafted %d sections, %d from cache, %d in sources, %d authored, on %d stub pages",
-                 *totals, len(reviews))
+        timings = {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {}
+        totals = write_report(settings.work_dir / "report.json", reviews, timings)["totals"]
+        log.info("drafted %d sections, %d from cache, %d in sources, %d approved, %d authored, on %d stub pages",
+                 *(totals.get(k, 0) for k in ("generated", "cached", "embedded", APPROVED, AUTHORED)), len(reviews))
         return files
 
     def _stage(self, file: File, rendered: RenderedStub, hide: bool) -> None:
         """Point the page at a drafted copy outside docs_dir (MkDocs and the blog plugin read it)."""
         review = rendered.review
         meta = dict(rendered.page.meta)
-        if review.regions:
+        if review.marked:
             meta.setdefault("status", STATUS)
         if hide and review.awaiting:
             meta["draft"] = True  # the blog plugin leaves draft posts out of builds
@@ -108,11 +109,11 @@ class AigenPlugin(BasePlugin[AigenConfig]):
 
     def _report_gaps(self, reviews) -> None:
         settings = self.project.settings
-        missing = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.regions if i.status == "missing"]
+        missing = [f"{r.src_path}#{s.section}" for r in reviews for s in r.sections if s.fill == PLACEHOLDER]
         if missing:
             message = f"no draft for {len(missing)} section(s) in cache-only mode: {', '.join(missing)}"
             (log.error if settings.on_missing == "error" else log.warning)(message)
-        waiting = [f"{r.src_path}#{i.section}" for r in reviews for _, i in r.awaiting]
+        waiting = [f"{r.src_path}#{s.section}" for r in reviews for s in r.awaiting]
         if settings.fail_on_unreviewed and waiting:
             log.warning(f"{len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
                         f"approve them with 'mkdocs-aigen approve'")
@@ -123,10 +124,9 @@ class AigenPlugin(BasePlugin[AigenConfig]):
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
         rendered = self.rendered.get(page.file.src_uri) if self.config.enabled else None
-        if rendered is None or not rendered.review.regions:
+        if rendered is None or not rendered.review.marked:
             return html
-        infos: list[RegionInfo] = [info for _, info in rendered.review.regions]
-        html = mark_drafts(html, infos)
+        html = mark_drafts(html, rendered.review.marked)
         if rendered.review.awaiting:
             review = files.get_file_from_path(REVIEW_PAGE)
             url = review.url_relative_to(page.file) if review and review.inclusion.is_included() else None

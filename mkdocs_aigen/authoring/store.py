@@ -1,0 +1,215 @@
+"""The review store of a site: page sources read and written safely, review state, drafts kept, feedback.
+
+Files under ``<config dir>/.aigen/`` (small JSON; commit them so the team shares the review state):
+
+- ``review-state.json``: ``{"version": 1, "pages": {page: {section: entry}}}``, ``entry`` being
+  ``{"heading", "state": "drafted" | "approved", "digest"}`` (+ ``"approved_digest"``, ``"feedback"``);
+- ``drafts/<sha256 hex>.json``: a draft as generated, by its digest:
+  ``{"digest", "page", "section", "heading", "text", "code"}``;
+- ``feedback/<id>.json``: one approved section, which ``mkdocs-aigen train`` learns from.
+
+Feedback record (read them with :func:`iter_feedback`)::
+
+    {"version": 1,
+     "page": "guides/caching.md",         # source path relative to docs_dir
+     "topic": "...", "kind": "how-to",    # the stub's aigen: topic and kind
+     "section": "configure-the-cache",    # section slug (from the draft marker)
+     "heading": "Configure the cache",    # heading of the approved text
+     "draft": "## Configure ...\\n...",   # the text as generated (LF newlines), null when unknown
+     "approved": "## Configure ...",      # the text as approved (LF newlines, stripped)
+     "draft_digest": "sha256:...", "approved_digest": "sha256:...",
+     "edited": true,                      # the author changed the draft before approving it
+     "how": "approve",                    # or "markers-removed" (approved by deleting the markers)
+     "approved_at": "2026-01-31T12:00:00+00:00"}
+
+Re-recording the same approval is a no-op (the file name is a digest of page, section and both
+texts), so the approval of hand-deleted markers can be picked up by whichever command runs next.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.drafting.stubs import StubPage, load_stub
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.markers import digest_text, remove_markers
+from mkdocs_aigen.safeio import atomic_write_bytes, atomic_write_text
+
+log = logging.getLogger("mkdocs.plugins.aigen")
+
+STATE_FILE = "review-state.json"
+DRAFTS_DIR = "drafts"
+FEEDBACK_DIR = "feedback"
+FEEDBACK_VERSION = 1
+
+
+class SourceChangedError(AigenError):
+    """A page changed on disk while a command was working on it; it was not written."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page's bytes as read, so a write can keep its encoding and refuse to clobber newer edits."""
+
+    path: Path
+    raw: bytes
+    text: str
+    bom: bool
+
+    @classmethod
+    def read(cls, path: Path) -> Source:
+        raw = Path(path).read_bytes()
+        bom = raw.startswith(codecs.BOM_UTF8)
+        try:
+            text = raw[len(codecs.BOM_UTF8) if bom else 0:].decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise AigenError(f"{path}: not UTF-8 (byte {error.start}); save it as UTF-8") from None
+        return cls(Path(path), raw, text, bom)
+
+    def write(self, text: str) -> Source:
+        """Atomically replace the file with ``text`` (same BOM), unless it changed since it was read."""
+        data = (codecs.BOM_UTF8 if self.bom else b"") + text.encode("utf-8")
+        if data == self.raw:
+            return self
+        try:
+            current = self.path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != self.raw:
+            raise SourceChangedError(f"{self.path}: changed on disk while mkdocs-aigen was working; "
+                                     f"not written: run the command again")
+        atomic_write_bytes(self.path, data)
+        return Source(self.path, data, text, self.bom)
+
+
+@dataclass
+class PageFile:
+    """A stub page together with the bytes it was parsed from."""
+
+    page: StubPage
+    source: Source
+
+    @classmethod
+    def of(cls, page: StubPage) -> PageFile:
+        source = Source.read(page.abs_path)
+        if source.text != page.text:
+            raise SourceChangedError(f"{page.abs_path}: changed on disk while mkdocs-aigen was reading it; "
+                                     f"run the command again")
+        return cls(page, source)
+
+    def write(self, text: str, kinds: KindLibrary) -> None:
+        """Write ``text`` (when it differs) and re-parse the page from it."""
+        if text != self.page.text:
+            self.source = self.source.write(text)
+            self.page = load_stub(self.page.abs_path, self.page.src_path, kinds, text=text)
+
+
+# --- Review state, original drafts, feedback -------------------------------------------------
+
+
+class ReviewStore:
+    """``.aigen/review-state.json``, ``.aigen/drafts/`` and ``.aigen/feedback/`` of one site."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = Path(work_dir)
+        self.state_path = self.work_dir / STATE_FILE
+        self.pages: dict[str, dict[str, dict]] = self._load()
+        self._saved = json.dumps(self.pages, sort_keys=True)
+
+    def _load(self) -> dict[str, dict[str, dict]]:
+        if not self.state_path.is_file():
+            return {}
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+            pages = data["pages"]
+            if not isinstance(pages, dict):
+                raise TypeError("'pages' is not a mapping")
+        except (ValueError, KeyError, TypeError) as error:
+            raise AigenError(f"{self.state_path}: unreadable review state ({error}); fix it, or delete it "
+                             f"to rebuild it from the markers (approved sections then show as authored)") from None
+        return pages
+
+    def save(self) -> None:
+        text = json.dumps(self.pages, sort_keys=True)
+        if text != self._saved:
+            atomic_write_text(self.state_path, json.dumps({"version": 1, "pages": self.pages}, indent=1,
+                                                          sort_keys=True, ensure_ascii=False) + "\n")
+            self._saved = text
+
+    def entries(self, src_path: str) -> dict[str, dict]:
+        return self.pages.get(src_path, {})
+
+    def original(self, digest: str | None) -> dict | None:
+        """The draft with this digest as it was generated, if it was kept."""
+        path = self._draft_path(digest) if digest else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            log.warning("aigen: %s: corrupt draft record ignored", path)
+            return None
+
+    def remember_draft(self, page: StubPage, section: str, heading: str, text: str, code: list[dict]) -> str:
+        """Keep a draft as generated (by digest) and mark the section drafted; returns the digest."""
+        digest = digest_text(text)
+        path = self._draft_path(digest)
+        if not path.is_file():
+            record = {"digest": digest, "page": page.src_path, "section": section, "heading": heading,
+                      "text": _normal(text), "code": code}
+            atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        self.pages.setdefault(page.src_path, {})[section] = {"heading": heading, "state": "drafted",
+                                                            "digest": digest}
+        return digest
+
+    def approve(self, page: StubPage, section: str, heading: str, draft_digest: str | None, approved_text: str,
+                how: str) -> Path:
+        """Record a section as approved and write its feedback record (once); returns that file."""
+        approved = _normal(remove_markers(approved_text))
+        approved_digest = digest_text(approved)
+        original = self.original(draft_digest)
+        ident = hashlib.sha256("\0".join((page.src_path, section, draft_digest or "", approved_digest))
+                               .encode("utf-8")).hexdigest()[:24]
+        path = self.work_dir / FEEDBACK_DIR / f"{ident}.json"
+        if not path.is_file():
+            record = {
+                "version": FEEDBACK_VERSION, "page": page.src_path, "topic": page.spec.topic, "kind": page.spec.kind,
+                "section": section, "heading": heading, "draft": original["text"] if original else None,
+                "approved": approved, "draft_digest": draft_digest, "approved_digest": approved_digest,
+                "edited": approved_digest != draft_digest, "how": how,
+                "approved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+        self.pages.setdefault(page.src_path, {})[section] = {
+            "heading": heading, "state": "approved", "digest": draft_digest, "approved_digest": approved_digest,
+            "feedback": f"{FEEDBACK_DIR}/{path.name}",
+        }
+        return path
+
+    def _draft_path(self, digest: str) -> Path:
+        return self.work_dir / DRAFTS_DIR / f"{digest.removeprefix('sha256:')}.json"
+
+
+def iter_feedback(work_dir: Path) -> Iterator[dict]:
+    """Approved sections of a site (records as documented in this module), oldest file name order."""
+    folder = Path(work_dir) / FEEDBACK_DIR
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            log.warning("aigen: %s: unreadable feedback record skipped (%s)", path, error)
+            continue
+        if isinstance(record, dict) and record.get("version") == FEEDBACK_VERSION and record.get("approved"):
+            yield record
+
+
+def _normal(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
