@@ -9,6 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,14 +96,30 @@ def author_step(op: str, text: str, index: int, step: int, nl: str) -> str:
     return text[:region.start] + region.inner + text[region.end:]  # unmark
 
 
-@settings(max_examples=200, deadline=None)
-@given(
+SEQUENCES = given(
     steps=st.lists(st.tuples(st.sampled_from(AUTHOR_OPS + TOOL_OPS), st.integers(0, 7), st.sampled_from(sorted(PAGES))),
                    min_size=1, max_size=14),
     crlf=st.booleans(),
     bom=st.booleans(),
 )
+
+
+@pytest.mark.unit
+@settings(max_examples=200, deadline=None)
+@SEQUENCES
 def test_no_author_byte_is_ever_lost(steps, crlf, bom):
+    check_sequence(steps, crlf, bom)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None)
+@SEQUENCES
+def test_no_author_byte_is_ever_lost_in_1000_sequences(steps, crlf, bom):
+    check_sequence(steps, crlf, bom)
+
+
+def check_sequence(steps, crlf: bool, bom: bool) -> None:
+    """Run one random sequence of author and tool steps on a fresh site, checking every invariant."""
     nl = "\r\n" if crlf else "\n"
     with tempfile.TemporaryDirectory(dir=RAM_DIR) as tmp:
         root = Path(tmp)

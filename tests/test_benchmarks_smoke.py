@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import math
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from benchmarks.__main__ import main
 from benchmarks.b6_cold_demo import demo_steps
+
+pytestmark = pytest.mark.build
 
 
 def run_quick(bench_id: str, model_dir: Path, out: Path):

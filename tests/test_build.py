@@ -13,6 +13,8 @@ import pytest
 
 from conftest import write_site
 
+pytestmark = pytest.mark.build
+
 REPO = Path(__file__).resolve().parents[1]
 STUB_SECTIONS = {"guide": 3, "blog": 3, "zh": 3}  # how-to minus authored Steps; blog-post; explanation
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import json
 import re
 
@@ -11,6 +12,8 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
 from mkdocs_aigen.project import Project
+
+pytestmark = pytest.mark.build
 
 
 def test_broken_sample_resampled_to_valid_is_marked_ok(tmp_path, tiny_model_dir):

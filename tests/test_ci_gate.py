@@ -18,6 +18,8 @@ import yaml
 from conftest import write_site
 from mkdocs_aigen.markers import find_regions
 
+pytestmark = pytest.mark.build
+
 REPO = Path(__file__).resolve().parents[1]
 GENERATE_FROM_ENV = "      generate: !ENV [AIGEN_GENERATE, auto]\n"
 DRAFTED = {"guide.md": ["overview", "example", "troubleshooting"],

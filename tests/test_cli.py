@@ -19,6 +19,8 @@ import pytest
 from mkdocs_aigen.cli import COMMANDS, build_parser, main
 from mkdocs_aigen.cli.config_file import load_settings, settings_for
 
+pytestmark = pytest.mark.build
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).with_name("mkdocs-aigen")
 CHECKLIST_KIND = (  # a page kind the package does not ship

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import os
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 import yaml
 
 from mkdocs_aigen.drafting.frontmatter import split_front_matter
+
+pytestmark = pytest.mark.build
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "example_site"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+pytestmark = pytest.mark.build
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,6 +14,8 @@ from mkdocs_aigen.authoring.status import STATES
 from mkdocs_aigen.markers import find_regions
 from test_ci_gate import html_of, run_tool
 
+pytestmark = pytest.mark.build
+
 MARK = re.compile(r'data-aigen-status="(\w+)"(?: data-aigen-fill="(\w+)")? data-aigen-section="([\w-]+)"')
 
 

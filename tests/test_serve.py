@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import subprocess
 import sys
 import textwrap
 
 from conftest import write_site
+
+pytestmark = pytest.mark.build
 
 # Rebuilds the way `mkdocs serve` does: the same plugin instances, a fresh config per rebuild.
 SERVE_LOOP = textwrap.dedent("""
