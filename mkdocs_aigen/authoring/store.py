@@ -31,7 +31,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,8 +41,8 @@ from mkdocs_aigen.drafting.stubs import StubPage, load_stub
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import digest_text, remove_markers
 from mkdocs_aigen.safeio import atomic_write_bytes, atomic_write_text
+from mkdocs_aigen.log import log
 
-log = logging.getLogger("mkdocs.plugins.aigen")
 
 STATE_FILE = "review-state.json"
 DRAFTS_DIR = "drafts"
@@ -155,7 +154,7 @@ class ReviewStore:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
-            log.warning("aigen: %s: corrupt draft record ignored", path)
+            log.warning("%s: corrupt draft record ignored", path)
             return None
 
     def remember_draft(self, page: StubPage, section: str, heading: str, text: str, code: list[dict]) -> str:
@@ -205,7 +204,7 @@ def iter_feedback(work_dir: Path) -> Iterator[dict]:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            log.warning("aigen: %s: unreadable feedback record skipped (%s)", path, error)
+            log.warning("%s: unreadable feedback record skipped (%s)", path, error)
             continue
         if isinstance(record, dict) and record.get("version") == FEEDBACK_VERSION and record.get("approved"):
             yield record
