@@ -19,7 +19,7 @@ from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import find_regions
 from mkdocs_aigen.ml.decoding import DecodingSettings
 from mkdocs_aigen.authoring.status import PageReview, RegionInfo
-from mkdocs_aigen.markdown import slugify, split_sections
+from mkdocs_aigen.markdown import first_heading, slugify, split_sections
 from mkdocs_aigen.drafting.stubs import StubPage, compose
 
 log = logging.getLogger("mkdocs.plugins.aigen")
@@ -150,7 +150,7 @@ class Project:
         review.generated = sum(d.origin == "generated" for d in mine.values())
         review.cached = sum(d.origin == "cache" for d in mine.values())
         for region in find_regions(text):
-            heading = _heading_of(region.inner) or region.section
+            heading = first_heading(region.inner) or region.section
             if region.section in placeholders:
                 info = RegionInfo(region.section, "missing")
             elif region.section in by_slug and not region.edited:
@@ -178,9 +178,3 @@ class Project:
             if persist:
                 self.cache.put(key, entry)
         return {"status": entry["status"], "error": entry["error"]}
-
-
-def _heading_of(markdown: str) -> str | None:
-    _, sections = split_sections(markdown)
-    return sections[0].heading if sections else None
-
