@@ -184,6 +184,9 @@ _SETEXT_LINE = re.compile(r" {0,3}(=+|-+)[ \t\r]*")
 _BREAK_LINE = re.compile(r" {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})\r?")
 _CONTAINER_LINE = re.compile(r" {0,3}(?:>|(?P<marker>[-+*]|(?P<number>\d{1,9})[.)])(?:[ \t\r]|\Z))")
 _INDENTED_LINE = re.compile(r" {0,3}\t| {4}")
+_MARKUP_START = " \t\r#`~=-*_+>0123456789"  # a line starting otherwise is paragraph text
+_CONTAINER_MARKS = "-+*>0123456789"
+_LAZY_ENDING_MARKS = "#`~-*_"
 
 
 def fence_opener(line: str) -> str | None:
@@ -236,7 +239,10 @@ class LineTracker:
 
     fence: str | None = None
     paragraph: int | None = None  # offset of the open top-level paragraph's first line
-    container: str | None = None  # "open" inside a list item or quote, "blank" after a blank line there
+    # In a list item or quote: "lazy" (its paragraph goes on in unindented text lines), "strict"
+    # (only indented lines go on in it) or "empty" (an empty item, which a blank line ends).
+    container: str | None = None
+    quote: bool = False  # the container is a quote, which indented lines do not go on in
 
     def feed(self, line: str, offset: int, complete: bool = True) -> tuple[int, int] | None:
         """Read ``line`` (no ``\\n``) at ``offset``; ``(level, start)`` when it makes a heading.
@@ -247,43 +253,68 @@ class LineTracker:
             if closes_fence(line, self.fence):
                 self.fence = None
             return None
-        if not line.strip():
+        first = line[:1]
+        if first not in _MARKUP_START:  # plain text, the common case: decided without a regex
+            if self.container != "lazy":
+                self.container = None
+                self.paragraph = offset if self.paragraph is None else self.paragraph
+            return None
+        if first in " \t\r" and not line.strip(" \t\r"):  # blank ("" is in every string)
             self.paragraph = None
-            self.container = self.container and "blank"
+            self.container = None if self.container == "empty" else self.container and "strict"
             return None
-        if self.container is not None and self._stays_in_container(line):
-            self.container = "open"
-            return None
-        self.container = None
-        return self._top_level(line, offset, complete)
+        if self.container is not None:
+            if first in " \t" and not self.quote:  # indented into the list item
+                content = line.lstrip(" \t")
+                self.container = "strict" if _ends_lazy_lines(content, content[:1]) else "lazy"
+                return None
+            if first not in _LAZY_ENDING_MARKS or not _ends_lazy_lines(line, first):
+                container = _CONTAINER_LINE.match(line) if first in _CONTAINER_MARKS else None
+                if container:  # the next item or quote
+                    self._enter(line, container, first)
+                    return None
+                if self.container == "lazy":
+                    return None
+            self.container = None
+        return self._top_level(line, line.lstrip(" ")[:1], offset, complete)
 
-    def _stays_in_container(self, line: str) -> bool:
-        if line[0] in " \t":
-            return True
-        if self.container == "blank":
-            return _CONTAINER_LINE.match(line) is not None
-        return not (atx_level(line) or fence_opener(line) or _BREAK_LINE.fullmatch(line))
-
-    def _top_level(self, line: str, offset: int, complete: bool) -> tuple[int, int] | None:
+    def _top_level(self, line: str, mark: str, offset: int, complete: bool) -> tuple[int, int] | None:
+        """``mark``: the first non-space character; a regex runs only where it can match."""
         paragraph, self.paragraph = self.paragraph, None
-        level = atx_level(line)
-        if level is not None:
-            return level, offset
-        if paragraph is not None and complete:
+        if mark == "#":
+            level = atx_level(line)
+            if level is not None:
+                return level, offset
+        elif mark in "=-" and paragraph is not None and complete:
             level = setext_level(line)
             if level is not None:
                 return level, paragraph
-        self.fence = fence_opener(line)
-        if self.fence is not None or _BREAK_LINE.fullmatch(line):
+        self.fence = fence_opener(line) if mark in "`~" else None
+        if self.fence is not None or (mark in "-*_" and _BREAK_LINE.fullmatch(line)):
             return None
-        container = _CONTAINER_LINE.match(line)
+        container = _CONTAINER_LINE.match(line) if mark in _CONTAINER_MARKS else None
         if container and (paragraph is None or _interrupts_paragraph(line, container)):
-            self.container = "open"
+            self._enter(line, container, mark)
             return None
         if paragraph is None and _INDENTED_LINE.match(line):
             return None  # indented code
         self.paragraph = offset if paragraph is None else paragraph
         return None
+
+    def _enter(self, line: str, container: re.Match, mark: str) -> None:
+        """Start a list item or quote: "lazy" when its first line holds text, else "empty"."""
+        self.container = "lazy" if line[container.end():].strip() else "empty"
+        self.quote = mark == ">"
+
+
+def _ends_lazy_lines(line: str, mark: str) -> bool:
+    """Whether ``line`` (a heading, fence or thematic break) ends a list item or quote it is not
+    indented into, rather than continuing its paragraph lazily."""
+    return bool(
+        (mark == "#" and atx_level(line) is not None)
+        or (mark in "`~" and fence_opener(line) is not None)
+        or (mark in "-*_" and _BREAK_LINE.fullmatch(line))
+    )
 
 
 def _interrupts_paragraph(line: str, container: re.Match) -> bool:

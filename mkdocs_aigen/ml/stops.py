@@ -27,11 +27,12 @@ def truncate_at_heading(text: str, level: int, opener: str | None = None) -> str
 
     ``opener``: the fence ``text`` starts inside of. Returns None when there is no such heading.
     """
-    tracker = LineTracker(fence=opener)
+    feed = LineTracker(fence=opener).feed
     lines = text.split("\n")
+    last = len(lines) - 1
     offset = 0
     for index, line in enumerate(lines):
-        heading = tracker.feed(line, offset, complete=index + 1 < len(lines))
+        heading = feed(line, offset, index < last)
         if heading is not None and heading[0] <= level:
             return text[: heading[1]]
         offset += len(line) + 1
