@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from mkdocs_aigen.authoring.store import iter_feedback
-from mkdocs_aigen.checks.code import iter_fenced_blocks
 from mkdocs_aigen.errors import AigenError, FrontMatterError
 from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary
@@ -24,7 +23,7 @@ from mkdocs_aigen.markers import BEGIN, END, find_regions, strip_comments
 from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
 from mkdocs_aigen.ml.package_corpus import walk_files
 from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
-from mkdocs_aigen.markdown import iter_headings, split_sections
+from mkdocs_aigen.markdown import iter_fenced_blocks, iter_headings, split_sections
 from mkdocs_aigen.drafting.stubs import discover, load_stub
 
 log = logging.getLogger("mkdocs.plugins.aigen")

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mkdocs_aigen.checks import code as codecheck
-from mkdocs_aigen.checks.code import VERIFY_MODES, CodeCheck, FencedBlock, check_code, iter_fenced_blocks
+from mkdocs_aigen.checks.code import VERIFY_MODES, CodeCheck, check_code
+from mkdocs_aigen.markdown import FencedBlock, iter_fenced_blocks
 
 GOOD = [
     ("python", "def greet(name):\n    return f'hi {name}'\n"),

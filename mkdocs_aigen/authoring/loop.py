@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mkdocs_aigen.authoring.status import outline_heading, plain_sections, region_heading
+from mkdocs_aigen.authoring.status import outline_heading, plain_sections
 from mkdocs_aigen.authoring.store import PageFile, ReviewStore
 from mkdocs_aigen.drafting.engine import SectionDraft, SectionJob
 from mkdocs_aigen.drafting.stubs import StubPage, compose, discover, load_stub
 from mkdocs_aigen.errors import AigenError
-from mkdocs_aigen.markdown import heading_key, slugify
+from mkdocs_aigen.markdown import first_heading, heading_key, slugify
 from mkdocs_aigen.markers import DraftRegion, digest_text, wrap
 from mkdocs_aigen.project import Project
 
@@ -59,7 +59,7 @@ def sync(store: ReviewStore, page: StubPage) -> list[str]:
     for region in regions:
         entry = entries.get(region.section, {})
         if entry.get("state") != "drafted" or entry.get("digest") != region.attrs.get("digest"):
-            heading = outline_heading(page, region.section) or region_heading(region) or region.section
+            heading = outline_heading(page, region.section) or first_heading(region.inner) or region.section
             if region.edited:
                 entries[region.section] = {"heading": heading, "state": "drafted",
                                            "digest": region.attrs.get("digest")}
@@ -189,7 +189,7 @@ def approve_page(project: Project, store: ReviewStore, file: PageFile, sections:
         text = text[:region.start] + text[region.inner_start:region.inner_end] + text[region.end:]
     file.write(text, project.kinds)
     for region in chosen:
-        heading = region_heading(region) or outline_heading(page, region.section) or region.section
+        heading = first_heading(region.inner) or outline_heading(page, region.section) or region.section
         store.approve(page, region.section, heading, region.attrs.get("digest"), region.inner, "approve")
         result.approved.append((heading, region.edited))
     store.save()
@@ -202,9 +202,9 @@ def _choose(page: StubPage, regions: list[DraftRegion], sections: list[str]) -> 
     chosen = []
     for name in sections:
         matches = [r for r in regions if r.section == slugify(name)
-                   or heading_key(region_heading(r) or "") == heading_key(name)]
+                   or heading_key(first_heading(r.inner) or "") == heading_key(name)]
         if not matches:
-            drafts = ", ".join(region_heading(r) or r.section for r in regions) or "none"
+            drafts = ", ".join(first_heading(r.inner) or r.section for r in regions) or "none"
             raise AigenError(f"{page.src_path}: --section {name!r}: no draft of that section awaits approval "
                              f"(drafts on this page: {drafts})")
         chosen += [r for r in matches if r not in chosen]

@@ -23,7 +23,7 @@ from typing import Mapping, Protocol
 
 from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.drafting.stubs import StubPage
-from mkdocs_aigen.markdown import heading_key, slugify, split_sections
+from mkdocs_aigen.markdown import first_heading, heading_key, slugify, split_sections
 from mkdocs_aigen.markers import DraftRegion
 
 STUB, DRAFTED, EDITED, APPROVED, AUTHORED = "stub", "drafted", "edited", "approved", "authored"
@@ -123,11 +123,6 @@ def plain_sections(page: StubPage) -> dict[str, PlainSection]:
     return found
 
 
-def region_heading(region: DraftRegion) -> str | None:
-    _, sections = split_sections(region.inner)
-    return sections[0].heading if sections else None
-
-
 def outline_heading(page: StubPage, slug: str) -> str | None:
     return next((h for h in page.outline if slugify(h) == slug), None)
 
@@ -156,7 +151,7 @@ def page_status(checker: BlockChecker, store: ReviewStore, page: StubPage) -> li
             rows.append(SectionReview(heading, slug, APPROVED if slug in entries else AUTHORED))
         else:
             rows.append(SectionReview(heading, slug, STUB))
-    rows += [_region_status(checker, store, r, region_heading(r) or r.section) for r in regions.values()]
+    rows += [_region_status(checker, store, r, first_heading(r.inner) or r.section) for r in regions.values()]
     return rows
 
 

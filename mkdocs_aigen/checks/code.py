@@ -52,17 +52,6 @@ class CodeCheck:
     language: str = ""
 
 
-@dataclass(frozen=True)
-class FencedBlock:
-    """A fenced code block; ``markdown[start:end]`` is the fence from opener to closer."""
-
-    language: str
-    code: str
-    start: int
-    end: int
-    closed: bool = True
-
-
 def check_code(language: str, code: str, mode: str = "syntax", package: str | None = None,
                resolved: dict | None = None) -> CodeCheck:
     """Check one sample in ``mode`` (one of ``VERIFY_MODES``).
@@ -82,53 +71,6 @@ def check_code(language: str, code: str, mode: str = "syntax", package: str | No
         return CodeCheck("unchecked", None, lang)
     status, error = checker(code, mode, package, {} if resolved is None else resolved)
     return CodeCheck(status, _one_line(error), lang)
-
-
-def iter_fenced_blocks(markdown: str) -> list[FencedBlock]:
-    """All ``` and ~~~ fenced blocks (CommonMark rules, opener indented at most 3 spaces).
-
-    An unclosed fence runs to the end of the text (``closed=False``).
-    """
-    blocks = []
-    opened = None  # (start, indent, fence, language, content lines)
-    for match in re.finditer(r"[^\n]*\n|[^\n]+$", markdown):
-        line = match.group()
-        body = line.rstrip("\n").rstrip("\r")
-        if opened is None:
-            fence = _FENCE_OPENER.match(body)
-            if fence and not (fence["fence"][0] == "`" and "`" in fence["info"]):
-                opened = (match.start(), len(fence["indent"]), fence["fence"], _info_language(fence["info"]), [])
-            continue
-        start, indent, fence_chars, language, content = opened
-        closer = _FENCE_CLOSER.match(body)
-        if closer and closer["fence"][0] == fence_chars[0] and len(closer["fence"]) >= len(fence_chars):
-            blocks.append(FencedBlock(language, "".join(content), start, match.start() + len(body)))
-            opened = None
-        else:
-            content.append(_strip_indent(body, indent) + "\n")
-    if opened is not None:
-        start, _, _, language, content = opened
-        blocks.append(FencedBlock(language, "".join(content), start, len(markdown), closed=False))
-    return blocks
-
-
-_FENCE_OPENER = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_FENCE_CLOSER = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*$")
-
-
-def _info_language(info: str) -> str:
-    """First word of an info string: ``python title="x.py"`` and ``{.python}`` give python."""
-    info = info.strip()
-    if info.startswith("{"):
-        classes = [word[1:] for word in info.strip("{}").split() if word.startswith(".")]
-        return classes[0] if classes else ""
-    word = info.split(maxsplit=1)[0] if info else ""
-    return "" if "=" in word else word.split("{", 1)[0]
-
-
-def _strip_indent(line: str, indent: int) -> str:
-    removable = len(line) - len(line.lstrip(" "))
-    return line[min(indent, removable) :]
 
 
 def _one_line(error: str | None) -> str | None:

@@ -24,9 +24,9 @@ from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Genera
 from mkdocs_aigen.ml.stops import is_degenerate
 from mkdocs_aigen.progress import progress_bar
 from mkdocs_aigen.log import log
+from mkdocs_aigen.markdown import iter_fenced_blocks
 
 
-_FENCE_OPENER = re.compile(r"^ {0,3}(```|~~~)", re.M)
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 GENERATE_MODES = ("auto", "cache-only", "off")
 """``auto``: draft misses with the backend; ``cache-only``: never generate; ``off``: no drafting."""
@@ -189,11 +189,12 @@ class Drafter:
 
 
 def clean_prose(text: str) -> str:
-    """Untrusted prose → safe Markdown: no comments, no raw HTML, cut before any code fence."""
-    fence = _FENCE_OPENER.search(text)
-    if fence:
-        text = text[: fence.start()]
+    """Untrusted prose → safe Markdown: no comments, no raw HTML, cut before its first code fence
+    (found after the HTML is escaped, so a fence cannot hide in an HTML block that no longer is one)."""
     text = _escape_html(strip_comments(text))
+    fences = iter_fenced_blocks(text, page=False)
+    if fences:
+        text = text[: fences[0].start]
     return text.strip()
 
 

@@ -9,10 +9,8 @@ from typing import Any, Iterable
 import yaml
 
 from mkdocs_aigen.errors import FrontMatterError
+from mkdocs_aigen.markdown import front_matter
 
-_FRONT_MATTER = re.compile(
-    r"\A\ufeff?---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M
-)
 NO_CODE = "none"
 DEFAULT_KIND = "how-to"
 DEFAULT_CODE = "python"
@@ -36,8 +34,8 @@ class StubSpec:
 
 def front_matter_text(text: str) -> str:
     """The raw YAML of the front-matter ("" when there is none), without parsing it."""
-    match = _FRONT_MATTER.match(text)
-    return match.group("yaml") if match else ""
+    block = front_matter(text)
+    return block[0] if block else ""
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
@@ -45,13 +43,14 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
 
     A file without front-matter yields ``({}, 0)``; YAML that is not a mapping raises ``ValueError``.
     """
-    match = _FRONT_MATTER.match(text)
-    if not match:
+    block = front_matter(text)
+    if block is None:
         return {}, 0
-    data = yaml.safe_load(match.group("yaml")) or {}
+    yaml_text, body_start = block
+    data = yaml.safe_load(yaml_text) or {}
     if not isinstance(data, dict):
         raise ValueError("front-matter is not a YAML mapping")
-    return data, match.end()
+    return data, body_start
 
 
 def parse_stub_spec(meta: dict[str, Any], source: str, kinds: Iterable[str]) -> StubSpec | None:
