@@ -57,3 +57,10 @@ def write_site(root: Path, model_dir: Path, *, aigen: str = "", extra_yaml: str 
         f"      code_retries: 1\n{aigen}"
     )
     return config
+
+
+def pytest_collection_modifyitems(items):
+    """Tiers: a test marked neither ``build`` nor ``slow`` is a ``unit`` test (``pytest -m unit``)."""
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in ("build", "slow")):
+            item.add_marker(pytest.mark.unit)

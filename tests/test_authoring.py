@@ -25,7 +25,6 @@ from mkdocs_aigen.project import Project
 from mkdocs_aigen.settings import Settings
 from fakes import FakeBackend
 
-pytestmark = pytest.mark.unit
 
 OUTLINE = ["Overview", "Steps", "Example", "Limits", "Troubleshooting"]
 STUB = """---

@@ -104,7 +104,6 @@ SEQUENCES = given(
 )
 
 
-@pytest.mark.unit
 @settings(max_examples=200, deadline=None)
 @SEQUENCES
 def test_no_author_byte_is_ever_lost(steps, crlf, bom):

@@ -88,25 +88,30 @@ def test_syntax_mode_does_not_execute(tmp_path):
 # ---------------------------------------------------------------- run mode
 
 
+@pytest.mark.build
 def test_run_mode_accepts_working_code():
     assert check_code("python", "print(sum(range(4)))\n", mode="run").status == "ok"
 
 
+@pytest.mark.build
 def test_run_mode_reports_the_failing_line():
     result = check_code("python", "total = 0\nprint(totl)\n", mode="run")
     assert result == CodeCheck("invalid", "NameError: name 'totl' is not defined (line 2)", "python")
 
 
+@pytest.mark.build
 def test_run_mode_checks_syntax_before_running():
     assert check_code("python", "print(1\n", mode="run").error == "SyntaxError: '(' was never closed (line 1)"
 
 
+@pytest.mark.build
 def test_run_mode_marks_sandbox_blocked_samples_unchecked():
     result = check_code("python", "import urllib.request\nurllib.request.urlopen('http://example.com')\n", mode="run")
     assert result.status == "unchecked"
     assert "sandbox blocked socket." in result.error
 
 
+@pytest.mark.build
 def test_run_mode_times_out(monkeypatch):
     monkeypatch.setattr(codecheck, "RUN_TIMEOUT_S", 1.0)
     assert check_code("python", "while True:\n    pass\n", mode="run") == CodeCheck(
@@ -128,6 +133,7 @@ def test_run_mode_times_out(monkeypatch):
         "import json\njson = {'shadowed': True}\njson.anything\n",  # rebound name: not the package
     ],
 )
+@pytest.mark.build
 def test_import_mode_accepts_real_api(code):
     assert check_code("python", code, mode="import", package="json").status == "ok"
 
@@ -145,21 +151,25 @@ def test_import_mode_accepts_real_api(code):
         (">>> import json\n>>> json.loadz('1')\n", "AttributeError: 'json' has no attribute 'loadz' (line 2)"),
     ],
 )
+@pytest.mark.build
 def test_import_mode_catches_invented_api(code, error):
     language = "pycon" if code.startswith(">>>") else "python"
     assert check_code(language, code, mode="import", package="json") == CodeCheck("invalid", error, language)
 
 
+@pytest.mark.build
 def test_import_mode_without_package_is_syntax_only():
     assert check_code("python", "from json import dumps_fancy\n", mode="import").status == "ok"
 
 
+@pytest.mark.build
 def test_import_mode_with_unimportable_package_is_unchecked():
     result = check_code("python", "import no_such_pkg_xyz.api\n", mode="import", package="no_such_pkg_xyz")
     assert result.status == "unchecked"
     assert "cannot import documented package 'no_such_pkg_xyz'" in result.error
 
 
+@pytest.mark.build
 def test_import_mode_resolves_out_of_process(tmp_path, monkeypatch):
     package = tmp_path / "noisy_pkg_for_aigen"
     package.mkdir()

@@ -171,6 +171,7 @@ def test_cache_roundtrip_and_corrupt_entry(tmp_path, caplog):
     assert verdicts.get(key) is None
 
 
+@pytest.mark.build
 def test_plugin_imports_no_torch_and_ml_imports_no_mkdocs():
     import subprocess
 
@@ -183,6 +184,7 @@ def test_plugin_imports_no_torch_and_ml_imports_no_mkdocs():
     assert loaded(ml, ("mkdocs", "mkdocs_aigen.project", "mkdocs_aigen.plugin")) == "[]"
 
 
+@pytest.mark.build
 def test_sandboxed_verdicts_of_embedded_drafts_are_cached(tmp_path):
     from mkdocs_aigen.project import Project
     from mkdocs_aigen.settings import Settings

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mkdocs_aigen"
 GROUND_FLOOR = {"mkdocs_aigen.errors", "mkdocs_aigen.safeio", "mkdocs_aigen.progress", "mkdocs_aigen.markdown"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import re
 import subprocess
 import sys
@@ -190,6 +192,7 @@ def test_setext_overview_is_authored_and_not_drafted():
     assert out.index("Authored overview.") < out.index("## Steps") < out.index("Draft of Example")
 
 
+@pytest.mark.build
 def test_setext_overview_gets_no_placeholder_in_a_real_build(tmp_path, tiny_model_dir):
     config = write_site(tmp_path, tiny_model_dir, aigen="      generate: cache-only\n")
     (tmp_path / "docs" / "guide.md").write_text(SETEXT_STUB)

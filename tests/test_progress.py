@@ -9,7 +9,6 @@ import pytest
 
 from mkdocs_aigen import progress
 
-pytestmark = pytest.mark.unit
 
 
 class Terminal(io.StringIO):

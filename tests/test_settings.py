@@ -14,7 +14,6 @@ from mkdocs_aigen.ml.decoding import DecodingSettings
 from mkdocs_aigen.settings import Settings
 
 
-@pytest.mark.unit
 def test_defaults_come_from_the_modules_that_own_them(tmp_path):
     settings = Settings.load({}, tmp_path, tmp_path / "docs")
     assert settings.batch_size == BATCH_SIZE and settings.backend == "local"
@@ -22,7 +21,6 @@ def test_defaults_come_from_the_modules_that_own_them(tmp_path):
     assert settings.backend_settings().batch_size == BATCH_SIZE
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize(("options", "message"), [
     ({"quantize": "int8", "device": "cuda"}, "plugins.aigen.quantize: int8 needs device: cpu"),
     ({"batch_size": 0}, "plugins.aigen.batch_size: must be >= 1"),
@@ -40,13 +38,11 @@ def test_bad_options_are_one_line_naming_the_option(tmp_path, options, message):
     assert text.startswith("site/mkdocs.yml: ") and message in text and "\n" not in text
 
 
-@pytest.mark.unit
 def test_int8_without_device_runs_on_cpu(tmp_path):
     settings = Settings.load({"quantize": "int8"}, tmp_path, tmp_path / "docs")
     assert settings.backend_settings().quantize == "int8" and settings.device is None
 
 
-@pytest.mark.unit
 def test_every_option_is_declared_once_with_a_docstring():
     import ast
     import inspect
