@@ -29,6 +29,7 @@ def info_level():
     logger = logging.getLogger("mkdocs")
     level = logger.level
     logger.setLevel(logging.INFO)
+    progress.set_enabled(True)  # whatever an earlier test (a CLI run with --no-progress) left
     yield logger
     logger.setLevel(level)
     progress.set_enabled(True)
