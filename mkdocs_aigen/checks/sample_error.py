@@ -7,8 +7,9 @@ therefore applied here, on the parent's side, to the reported exception:
 * otherwise ``Type: message (line N)``, where the message is at most ``MESSAGE_MAX_CHARS``
   characters of one line, absolute paths become ``<path>``, and every word that is neither in the
   sample's own source (which the page shows anyway), nor in Python's error vocabulary, nor a
-  number of at most four digits becomes ``…``. A type name that fails the same test is published as
-  ``Exception``.
+  number of at most four digits becomes ``…``. The type name is published when it passes the same
+  test or is a CamelCase class name ending in ``Error``, ``Exception`` or ``Warning`` (at most 40
+  characters, e.g. ``sqlite3``'s ``OperationalError``); otherwise as ``Exception``.
 
 So ``raise ValueError(open('/etc/passwd').readline())`` reads ``ValueError: …:…:0:0:…:<path>:<path>``
 while ``print(totl)`` still reads ``NameError: name 'totl' is not defined (line 2)``.
@@ -26,6 +27,7 @@ MESSAGE_MAX_CHARS = 80
 _PATH = re.compile(r"(?<![\w)\]])/[\w.@+~-]+(?:/[\w.@+~-]*)*")
 _PATH_MARK = "\0"
 _WORD = re.compile(r"[^\W\d]\w*|\d+")
+_ERROR_CLASS = re.compile(r"[A-Z][A-Za-z0-9]{0,30}(?:Error|Exception|Warning)")
 _PYTHON_MESSAGES = """
 name is not defined free variable referenced before assignment in enclosing scope cannot access local
 where it associated with a value object has no attribute module type partially initialized most
@@ -42,7 +44,7 @@ directory Operation permitted Function implemented Network unreachable Connectio
 failure resolution Name Resource temporarily unavailable Cannot allocate memory sandbox blocked
 outside the private world readable handles processes signals network access symbol lookups calls
 memory native code from and of an at least most keyword only instance instances between supported
-Errno SandboxViolation
+Errno SandboxViolation unable database disk locked
 """
 _VOCABULARY = frozenset(_PYTHON_MESSAGES.split()) | frozenset(dir(builtins)) | frozenset(keyword.kwlist)
 
@@ -54,7 +56,8 @@ def public_error(failure: SampleFailure, source: str) -> str:
     if failure.type_name == "SystemExit":
         status = failure.exit_code if failure.exit_code is not None else 1
         return f"SystemExit: exit status {status}{line}"
-    type_name = failure.type_name if failure.type_name.isidentifier() and failure.type_name in known else "Exception"
+    public_type = failure.type_name in known or _ERROR_CLASS.fullmatch(failure.type_name)
+    type_name = failure.type_name if failure.type_name.isidentifier() and public_type else "Exception"
     message = _public_message(failure.message, known)
     return f"{type_name}: {message}{line}" if message else f"{type_name}{line}"
 
