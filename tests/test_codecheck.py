@@ -174,6 +174,7 @@ def test_import_mode_resolves_out_of_process(tmp_path, monkeypatch):
     package = tmp_path / "noisy_pkg_for_aigen"
     package.mkdir()
     (package / "__init__.py").write_text("import os\nos.environ['AIGEN_IMPORTED'] = '1'\nvalue = 1\n")
+    tmp_path.chmod(0o755)  # the sandbox imports as an unprivileged user
     monkeypatch.syspath_prepend(str(tmp_path))
     result = check_code("python", "from noisy_pkg_for_aigen import value\n", mode="import", package="noisy_pkg_for_aigen")
     assert result.status == "ok"

@@ -30,7 +30,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from mkdocs_aigen.checks.sandbox import SAFE_PATH, SAMPLE_FILENAME, SandboxResult, run_sandboxed
+from mkdocs_aigen.checks.sample_error import public_error
+from mkdocs_aigen.checks.sandbox import SAFE_PATH, SAMPLE_FILENAME, SandboxResult, os_boundary, run_sandboxed
 
 Status = Literal["ok", "invalid", "unchecked"]
 VERIFY_MODES = ("off", "syntax", "run", "import")
@@ -88,8 +89,8 @@ def _check_python(code: str, mode: str, package: str | None, resolved: dict) -> 
         tree = _compile_python(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return "invalid", _describe_compile_error(exc)
-    if mode == "run":
-        return _run_verdict(run_sandboxed(code, timeout=RUN_TIMEOUT_S))
+    if mode == "run" and os_boundary().available:  # without the OS boundary: syntax only
+        return _run_verdict(run_sandboxed(code, timeout=RUN_TIMEOUT_S), code)
     if mode == "import" and package:
         return _check_package_references(tree, package, resolved)
     return "ok", None
@@ -125,7 +126,7 @@ def _describe_compile_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run_verdict(result: SandboxResult) -> tuple[Status, str | None]:
+def _run_verdict(result: SandboxResult, code: str) -> tuple[Status, str | None]:
     if result.error:
         return "unchecked", result.error
     if result.timed_out:
@@ -136,16 +137,9 @@ def _run_verdict(result: SandboxResult) -> tuple[Status, str | None]:
         return "unchecked", f"sandbox blocked {', '.join(result.blocked)}"
     if result.returncode is not None and result.returncode < 0:
         return "invalid", f"killed: {signal.strsignal(-result.returncode) or -result.returncode}"
-    return "invalid", _failure_line(result.stderr) or f"exit status {result.returncode}"
-
-
-def _failure_line(stderr: str) -> str | None:
-    """Last message line of a traceback, with the sample line it points at."""
-    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("[sandbox]")]
-    if not lines:
-        return None
-    sample_lines = re.findall(rf'File "[^"]*{re.escape(SAMPLE_FILENAME)}", line (\d+)', stderr)
-    return f"{lines[-1].strip()} (line {sample_lines[-1]})" if sample_lines else lines[-1].strip()
+    if result.failure is not None:
+        return "invalid", public_error(result.failure, code)
+    return "invalid", f"exit status {result.returncode}"
 
 
 # ---------------------------------------------------------------- import mode

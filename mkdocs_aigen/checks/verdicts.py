@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from mkdocs_aigen.checks.code import CodeCheck, check_code
+from mkdocs_aigen.checks.sandbox import os_boundary
+from mkdocs_aigen.log import log
 
 SANDBOXED_MODES = ("run", "import")
 VERDICT_SHAPE = {"status": str, "language": str}
@@ -33,7 +35,14 @@ class CodeChecker:
 
     def __init__(self, mode: str, package: str | None, store: VerdictStore | None = None,
                  key_of: Callable[[dict[str, Any]], str] | None = None) -> None:
-        """``store`` keeps sandboxed verdicts under ``key_of(fields)``; without them nothing persists."""
+        """``store`` keeps sandboxed verdicts under ``key_of(fields)``; without them nothing persists.
+
+        ``run`` without the OS sandbox boundary is refused with one warning: samples get ``syntax``.
+        """
+        if mode == "run" and not os_boundary().available:
+            log.warning(f"verify_code: run refused, no sandbox boundary here ({os_boundary().problem}); "
+                        "code samples get the syntax check")
+            mode = "syntax"
         self.mode, self.package, self.store, self.key_of = mode, package, store, key_of
         self._resolved: dict = {}
 
