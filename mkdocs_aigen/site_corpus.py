@@ -8,8 +8,6 @@ stubs contribute only their authored sections.
 
 from __future__ import annotations
 
-import ast
-import inspect
 import logging
 import os
 from pathlib import Path
@@ -21,8 +19,16 @@ from mkdocs_aigen.errors import AigenError, FrontMatterError
 from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.markers import BEGIN, END, find_regions, strip_comments
-from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
-from mkdocs_aigen.ml.package_corpus import walk_files
+from mkdocs_aigen.ml.corpus import (
+    VALIDATION_FRACTION,
+    Example,
+    build_corpus,
+    code_without_docstring,
+    module_name,
+    python_docs,
+    read_stats,
+    walk_files,
+)
 from mkdocs_aigen.project import PACKAGED_MODEL, Settings
 from mkdocs_aigen.markdown import iter_headings, split_sections
 from mkdocs_aigen.drafting.stubs import discover, load_stub
@@ -162,63 +168,35 @@ def extra_examples(paths: Iterable[Path], config_dir: Path, kinds: KindLibrary) 
             if path.suffix in MARKDOWN_SUFFIXES:
                 yield from page_examples(_read(path), rel, doc, kinds, source="markdown")
             elif path.suffix == ".py":
-                yield from python_examples(_read(path), _module_name(rel), doc, kinds)
+                yield from python_examples(_read(path), module_name(rel), doc, kinds)
 
 
 def python_examples(source: str, module: str, doc: str, kinds: KindLibrary) -> list[Example]:
     """A module docstring becomes an explanation ``Overview``; a public class's or function's
     docstring a reference ``Summary``, followed by the function's code (docstring removed)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    docs = python_docs(source)
+    if docs is None:
         return []
+    module_doc, definitions = docs
     examples = []
-    module_doc = ast.get_docstring(tree)
     if module_doc:
         spec = StubSpec(topic=f"The {module} module", kind="explanation", code="python")
         examples.append(Example(doc, "docstring", kinds.get("explanation").section_prompt(spec, "Overview"),
-                                inspect.cleandoc(module_doc) + "\n"))
+                                module_doc + "\n"))
     reference = kinds.get("reference")
-    for node, qualname in _public_definitions(tree, module):
-        docstring = ast.get_docstring(node)
-        if not docstring:
+    for definition in definitions:
+        if not definition.docstring or definition.node.name == "__init__":
             continue
-        is_class = isinstance(node, ast.ClassDef)
-        topic = f"The {qualname} class" if is_class else f"The {qualname}() function"
-        completion = inspect.cleandoc(docstring) + "\n"
-        code = None if is_class else _code_without_docstring(source, node)
+        qualname = f"{module}.{definition.qualname}"
+        topic = f"The {qualname} class" if definition.is_class else f"The {qualname}() function"
+        completion = definition.docstring + "\n"
+        code = None if definition.is_class else code_without_docstring(source, definition, MAX_SOURCE_LINES)
         if code:
             completion += f"\n```python\n{code}\n```\n"
         examples.append(Example(doc, "code" if code else "docstring",
                                 reference.section_prompt(StubSpec(topic=topic, kind="reference", code="python"),
                                                          "Summary"), completion))
     return examples
-
-
-def _public_definitions(tree: ast.AST, prefix: str) -> Iterator[tuple[ast.AST, str]]:
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-            yield node, f"{prefix}.{node.name}"
-            if isinstance(node, ast.ClassDef):
-                yield from _public_definitions(node, f"{prefix}.{node.name}")
-
-
-def _code_without_docstring(source: str, node: ast.AST) -> str | None:
-    """The definition's source lines, dedented, without its docstring; ``None`` when too long."""
-    lines = source.splitlines()
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-    if node.end_lineno - first > MAX_SOURCE_LINES:
-        return None
-    docstring = node.body[0]
-    keep = lines[first:docstring.lineno - 1] + lines[docstring.end_lineno:node.end_lineno]
-    if not any(line.strip() for line in lines[docstring.end_lineno:node.end_lineno]):
-        return None  # nothing but the docstring
-    indent = min(len(line) - len(line.lstrip()) for line in keep if line.strip())
-    return "\n".join(line[indent:] for line in keep).strip("\n")
-
-
-def _module_name(rel: str) -> str:
-    return rel.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
 
 
 def _read(path: Path) -> str:

@@ -25,8 +25,8 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Llama-style model dir built locally once per session (no download)."""
-    from mkdocs_aigen.ml.tiny import build_tiny_model
+    """A tiny Qwen3 model dir built locally once per session (no download)."""
+    from tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 

@@ -16,7 +16,7 @@ SUBCOMMANDS = {
     "approve": ("mkdocs_aigen.cli.authoring", "approve drafted sections of a page"),
     "corpus": ("mkdocs_aigen.cli.training", "build the fine-tuning corpus from the site"),
     "train": ("mkdocs_aigen.cli.training", "fine-tune the model on the site's corpus"),
-    "pretrain": ("mkdocs_aigen.ml.pretrain", "train a base model from scratch on offline text"),
+    "pretrain": ("mkdocs_aigen.cli.pretrain", "train a base model from scratch on offline text"),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mkdocs_aigen import progress
 from mkdocs_aigen.ml.checkpoint import ModelDirError
 from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, format_stats
 from mkdocs_aigen.ml.train import DEFAULT_EPOCHS, LR_FULL, LR_LORA, FineTuneSettings, LoraSettings, fine_tune, summary_line
@@ -75,6 +76,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """``mkdocs-aigen train``: build the corpus, fine-tune, save ``.aigen/model``, print the summary."""
+    progress.set_enabled(args.progress)  # until the CLI framework does it for every command
     settings = load_settings(args.config_file)
     base = args.base.resolve() if args.base else base_model_dir(settings)
     if not (base / "config.json").is_file():
@@ -88,7 +90,7 @@ def run_train(args: argparse.Namespace) -> int:
         lora=LoraSettings(args.lora_rank, args.lora_alpha) if args.lora else None, lr=args.lr,
         seq_len=args.seq_len, batch_tokens=args.batch_tokens, epochs=args.epochs, max_steps=args.max_steps,
         max_minutes=args.max_minutes, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
-        patience=args.patience, seed=args.seed, device=args.device, progress=args.progress,
+        patience=args.patience, seed=args.seed, device=args.device,
         digest_memo=settings.work_dir / "weights-digest.json",
     )
     outcome = fine_tune(corpus_dir(settings), options, reuse=args.reuse, fresh=args.fresh)
