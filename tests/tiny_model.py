@@ -194,7 +194,7 @@ def build_tiny_model(
     texts = list(SAMPLE_TEXTS if texts is None else texts)
     tokenizer = train_tokenizer(texts, shape.vocab_size, max_length=MAX_POSITIONS)
     with torch.random.fork_rng(devices=[]):
-        model = build_model(shape, tokenizer, MAX_POSITIONS, seed)
+        model = build_model(shape, tokenizer, MAX_POSITIONS, seed, zero_init_outputs=False)
         if fit_steps:
             _fit(model, tokenizer, texts, fit_steps)
     card = {

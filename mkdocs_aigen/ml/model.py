@@ -1,8 +1,8 @@
 """Fresh models: a byte-level BPE tokenizer trained on texts and a Qwen3 decoder of a given shape.
 
 Pretraining (:mod:`mkdocs_aigen.ml.pretrain`) and the tests' tiny model both build through here.
-The decoder has RoPE, QK-norm, RMSNorm, tied embeddings, and attention and MLP output projections
-initialised at zero (each block starts as the identity).
+The decoder has RoPE, QK-norm, RMSNorm and tied embeddings; for pretraining its attention and MLP
+output projections start at zero (each block starts as the identity).
 """
 
 from __future__ import annotations
@@ -72,8 +72,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int):
     )
 
 
-def build_model(shape: ModelShape, tokenizer, max_positions: int, seed: int):
-    """A freshly initialised Qwen3 causal LM for ``tokenizer``; output projections start at zero."""
+def build_model(shape: ModelShape, tokenizer, max_positions: int, seed: int, *, zero_init_outputs: bool = True):
+    """A freshly initialised Qwen3 causal LM for ``tokenizer``.
+
+    ``zero_init_outputs``: attention and MLP output projections start at zero, which keeps long runs
+    stable; a fit of a few dozen steps learns faster from the plain random init.
+    """
     import torch
     from transformers import AutoModelForCausalLM, Qwen3Config
 
@@ -95,6 +99,8 @@ def build_model(shape: ModelShape, tokenizer, max_positions: int, seed: int):
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(model_config, attn_implementation="sdpa")
+    if not zero_init_outputs:
+        return model
     with torch.no_grad():
         for layer in model.model.layers:
             layer.self_attn.o_proj.weight.zero_()
