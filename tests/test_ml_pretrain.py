@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
+import logging
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from mkdocs_aigen import progress  # noqa: E402
 from mkdocs_aigen.cli import main as cli_main  # noqa: E402
 from mkdocs_aigen.cli import pretrain as pretrain_cli  # noqa: E402
 from mkdocs_aigen.ml import loop  # noqa: E402
@@ -239,6 +243,29 @@ PRETRAIN_FLAGS = [
     "--hidden", "32", "--heads", "2", "--seq-len", "32", "--batch-tokens", "256", "--max-tokens", "10240",
     "--eval-every", "10", "--eval-tokens", "512", "--warmup-steps", "3", "--device", "cpu", "--no-progress",
 ]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_training_progress_shows_tokens_per_second_loss_and_time_left(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="mkdocs")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    stream = _pattern_stream(2000)
+    config = TrainConfig(seq_len=32, batch_tokens=64, max_minutes=0.01, eval_every=2, eval_tokens=64, warmup_steps=1)
+    train(_tiny_model(), stream, stream[:200], config)
+    shown = terminal.getvalue()
+    for part in ("aigen: training", "tok/s=", "loss=", "val=", "left=0:0"):
+        assert part in shown
+    progress.set_enabled(False)  # what --no-progress does
+    try:
+        train(_tiny_model(), stream, stream[:200], dataclasses.replace(config, max_minutes=None, max_steps=2))
+    finally:
+        progress.set_enabled(True)
+    assert terminal.getvalue() == shown
 
 
 @pytest.fixture(scope="module")
