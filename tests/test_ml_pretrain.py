@@ -252,6 +252,7 @@ class _Terminal(io.StringIO):
 
 def test_training_progress_shows_tokens_per_second_loss_and_time_left(monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="mkdocs")
+    progress.set_enabled(True)  # a CLI run with --no-progress earlier in this process turned bars off
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     stream = _pattern_stream(2000)
