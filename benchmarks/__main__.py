@@ -12,7 +12,14 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import b1_warm_rebuild, b2_throughput, b3_int8, b4_training, b5_scale, b6_cold_demo
+from . import (
+    b1_warm_rebuild,
+    b2_throughput,
+    b3_int8,
+    b4_training,
+    b5_scale,
+    b6_cold_demo,
+)
 from .common import Context, Result, environment, format_table, write_results
 from .fixtures import resolve_model
 

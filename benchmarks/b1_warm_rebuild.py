@@ -11,7 +11,16 @@ import os
 import re
 from pathlib import Path
 
-from .common import Context, Result, Target, alternate, child_env, python_child, ratios, summary
+from .common import (
+    Context,
+    Result,
+    Target,
+    alternate,
+    child_env,
+    python_child,
+    ratios,
+    summary,
+)
 from .fixtures import copy_example_site
 
 # `mkdocs build` as its console script runs it; at exit, write which heavy modules were imported.
@@ -30,9 +39,9 @@ RUNS_FACTOR = 3  # a build takes about a second: three times the runs (not at th
 
 def fill_cache(config: Path) -> int:
     """Draft every missing section of the site into its cache, as the plugin would; return the count."""
-    from mkdocs_aigen.project import Project
     from mkdocs_aigen.cli.config_file import load_settings
     from mkdocs_aigen.drafting.stubs import discover
+    from mkdocs_aigen.project import Project
 
     project = Project(load_settings(config))
     pages, _ = discover(project.settings.docs_dir, project.kinds)

@@ -11,7 +11,16 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from .common import EXAMPLE_SITE, Context, Result, Target, alternate, ratios, summary, timed
+from .common import (
+    EXAMPLE_SITE,
+    Context,
+    Result,
+    Target,
+    alternate,
+    ratios,
+    summary,
+    timed,
+)
 from .fixtures import section_prompts
 
 LARGER_BATCH = 32  # also measured: the batch size the plugin's default is compared with
@@ -77,8 +86,8 @@ def naive(model, tokenizer, prompts: list[str], settings, context_length: int) -
 def run(ctx: Context) -> Result:
     import torch
 
-    from mkdocs_aigen.ml.checkpoint import load_causal_lm
     from mkdocs_aigen.ml.backends.local import TransformersGenerator
+    from mkdocs_aigen.ml.checkpoint import load_causal_lm
 
     ctx.reset_torch_threads()
     prompts = section_prompts(EXAMPLE_SITE / "mkdocs.yml")

@@ -30,7 +30,7 @@ def fine_tune_settings(ctx: Context, out_dir: Path):
     return FineTuneSettings(
         base_dir=ctx.model_dir, out_dir=out_dir, seq_len=size["seq_len"],
         batch_tokens=size["seq_len"] * size["sequences"], max_steps=size["steps"], eval_every=size["steps"] + 1,
-        patience=None, device="cpu", progress=False,
+        patience=None, device="cpu",
     )
 
 
@@ -100,9 +100,11 @@ def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> Result:
+    from mkdocs_aigen import progress
     from mkdocs_aigen.cli.config_file import load_settings
     from mkdocs_aigen.site_corpus import build_site_corpus, corpus_dir
 
+    progress.set_enabled(False)  # no bar in the timed steps, as the Trainer runs with disable_tqdm
     ctx.reset_torch_threads()
     work = ctx.scratch("b4")
     settings = load_settings(copy_example_site(work / "site", model=str(ctx.model_dir)))

@@ -24,9 +24,9 @@ def section_counts(ctx: Context) -> tuple[int, ...]:
 def draft_site(config: Path) -> dict:
     """Draft every missing section of the site at ``config`` (the plugin's path); what it took."""
     started = time.perf_counter()
-    from mkdocs_aigen.project import Project
     from mkdocs_aigen.cli.config_file import load_settings
     from mkdocs_aigen.drafting.stubs import discover
+    from mkdocs_aigen.project import Project
 
     project = Project(load_settings(config))
     pages, _ = discover(project.settings.docs_dir, project.kinds)

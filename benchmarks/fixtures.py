@@ -14,7 +14,7 @@ from .common import EXAMPLE_SITE
 
 MODEL_CACHE = Path(tempfile.gettempdir()) / "mkdocs-aigen-bench"
 # A stand-in close to the shipped base's size, used until mkdocs_aigen/ml/base exists.
-STAND_IN_SHAPE = {"vocab_size": 4096, "hidden_size": 256, "layers": 4, "heads": 4}
+STAND_IN_SHAPE = {"vocab_size": 4096, "hidden": 256, "layers": 4, "heads": 4}
 HELD_OUT_EVERY = 3  # every third example_site page (sorted by path) is held out of the stand-in's fit
 
 
@@ -35,19 +35,20 @@ def resolve_model(requested: Path | None, quick: bool) -> tuple[Path, str]:
         return PACKAGED_MODEL, "shipped base (mkdocs_aigen/ml/base)"
     shape = ", ".join(f"{k} {v}" for k, v in STAND_IN_SHAPE.items())
     model = _built_model(STAND_IN_SHAPE, fit_texts=fitted_pages())
-    return model, (f"STAND-IN: mkdocs_aigen/ml/base is absent, so a build_tiny_model Llama ({shape}) fitted on "
+    return model, (f"STAND-IN: mkdocs_aigen/ml/base is absent, so a build_tiny_model Qwen3 ({shape}) fitted on "
                    f"the sample texts and 2/3 of example_site")
 
 
 def _built_model(shape: dict[str, Any], fit_texts: list[str] | None) -> Path:
     """A :func:`build_tiny_model` dir for ``shape`` (texts: the samples plus ``fit_texts``), built once."""
-    from mkdocs_aigen.ml.tiny import SAMPLE_TEXTS, build_tiny_model
+    from mkdocs_aigen.ml.model import ARCHITECTURE, ModelShape
+    from tests.tiny_model import SAMPLE_TEXTS, TINY_SHAPE, build_tiny_model
 
     texts = None if fit_texts is None else [*SAMPLE_TEXTS, *fit_texts]
-    recipe = json.dumps({"shape": shape, "texts": texts}, sort_keys=True)
+    recipe = json.dumps({"architecture": ARCHITECTURE, "shape": shape, "texts": texts}, sort_keys=True)
     out = MODEL_CACHE / f"model-{hashlib.sha256(recipe.encode()).hexdigest()[:16]}"
     if not (out / "config.json").is_file():
-        build_tiny_model(out, texts, **shape)
+        build_tiny_model(out, texts, shape=ModelShape(**shape) if shape else TINY_SHAPE)
     return out
 
 
@@ -122,9 +123,9 @@ def generated_site(root: Path, stub_sections: int, model_dir: Path, **options: A
 
 def section_prompts(config: Path) -> list[str]:
     """The prose prompts the plugin builds for every missing stub section of the site at ``config``."""
-    from mkdocs_aigen.project import Project
     from mkdocs_aigen.cli.config_file import load_settings
     from mkdocs_aigen.drafting.stubs import discover
+    from mkdocs_aigen.project import Project
 
     project = Project(load_settings(config))
     pages, errors = discover(project.settings.docs_dir, project.kinds)

@@ -36,6 +36,7 @@ class Section:
     heading: str
     start: int  # offset of the heading line
     end: int  # offset where the next section (or the text) ends
+    content_start: int  # offset just past the heading's line(s) (a setext heading has two)
 
     @property
     def key(self) -> str:
@@ -113,7 +114,7 @@ def split_sections(body: str, level: int = 2) -> tuple[int, list[Section]]:
         if heading.level != level:
             continue
         end = bounds[index + 1].start if index + 1 < len(bounds) else len(body)
-        sections.append(Section(heading.title, heading.start, end))
+        sections.append(Section(heading.title, heading.start, end, heading.end))
     preamble_end = sections[0].start if sections else len(body)
     return preamble_end, sections
 

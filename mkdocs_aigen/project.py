@@ -13,7 +13,12 @@ from mkdocs_aigen.authoring.status import PLACEHOLDER, PageReview, page_review
 from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.checks.verdicts import VERDICT_SHAPE, CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key
-from mkdocs_aigen.drafting.engine import Drafter, SectionDraft, SectionJob, placeholder_text
+from mkdocs_aigen.drafting.engine import (
+    Drafter,
+    SectionDraft,
+    SectionJob,
+    placeholder_text,
+)
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, compose
 from mkdocs_aigen.markdown import iter_fenced_blocks, slugify

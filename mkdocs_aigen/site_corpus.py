@@ -8,28 +8,31 @@ stubs contribute only their authored sections.
 
 from __future__ import annotations
 
-import ast
-import inspect
-import logging
 import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from mkdocs_aigen.authoring.store import iter_feedback
-from mkdocs_aigen.errors import AigenError, FrontMatterError
 from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary
-from mkdocs_aigen.markers import BEGIN, END, find_regions, strip_comments
-from mkdocs_aigen.ml.corpus import VALIDATION_FRACTION, Example, build_corpus, read_stats
-from mkdocs_aigen.ml.package_corpus import walk_files
-from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
-from mkdocs_aigen.markdown import iter_fenced_blocks, iter_headings, split_sections
 from mkdocs_aigen.drafting.stubs import discover, load_stub
-
-log = logging.getLogger("mkdocs.plugins.aigen")
+from mkdocs_aigen.errors import AigenError, FrontMatterError
+from mkdocs_aigen.grounding.sections import authored_sections, clean_section
+from mkdocs_aigen.log import log
+from mkdocs_aigen.markdown import iter_fenced_blocks, iter_headings
+from mkdocs_aigen.ml.corpus import (
+    VALIDATION_FRACTION,
+    Example,
+    build_corpus,
+    code_without_docstring,
+    module_name,
+    python_docs,
+    read_stats,
+    walk_files,
+)
+from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
-PREAMBLE_HEADING = "Introduction"
 MAX_SOURCE_LINES = 60  # longer functions keep their docstring but not their code
 # Path segments that decide the kind of an authored page, checked in this order.
 KIND_BY_SEGMENT = (
@@ -85,7 +88,7 @@ def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source
     try:
         stub = load_stub(Path(src_path), src_path, kinds, text=text)
     except FrontMatterError as error:
-        log.warning("aigen: corpus: skipping %s", error)
+        log.warning("corpus: skipping %s", error)
         return []
     if stub is not None:
         spec, body, source = stub.spec, stub.body, "stub"
@@ -93,17 +96,9 @@ def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source
         meta, body_start = split_front_matter(text)
         body = text[body_start:]
         spec = guess_spec(meta, body, src_path)
-    body = _without_drafts(body)
     kind = kinds.get(spec.kind)
-    preamble_end, sections = split_sections(body)
-    parts = [(PREAMBLE_HEADING, _without_title(body[:preamble_end]))]
-    parts += [(s.heading, body[s.start:s.end].partition("\n")[2]) for s in sections]
-    examples = []
-    for heading, content in parts:
-        completion = _clean(content)
-        if heading and completion:
-            examples.append(Example(doc, source, kind.section_prompt(spec, heading), completion))
-    return examples
+    return [Example(doc, source, kind.section_prompt(spec, section.heading), section.text)
+            for section in authored_sections(body)]
 
 
 def guess_spec(meta: dict, body: str, src_path: str) -> StubSpec:
@@ -141,7 +136,7 @@ def feedback_examples(work_dir: Path, kinds: KindLibrary, specs: dict[str, StubS
         spec = specs.get(record.get("page"))
         if spec is None or (spec.topic, spec.kind) != (topic, kind_name):
             spec = StubSpec(topic=topic, kind=kind_name)
-        completion = _clean(_without_heading(str(record["approved"]), heading))
+        completion = clean_section(_without_heading(str(record["approved"]), heading))
         if completion:
             yield Example(f"page:{record['page']}", "feedback", kinds.get(kind_name).section_prompt(spec, heading),
                           completion)
@@ -161,31 +156,29 @@ def extra_examples(paths: Iterable[Path], config_dir: Path, kinds: KindLibrary) 
             if path.suffix in MARKDOWN_SUFFIXES:
                 yield from page_examples(_read(path), rel, doc, kinds, source="markdown")
             elif path.suffix == ".py":
-                yield from python_examples(_read(path), _module_name(rel), doc, kinds)
+                yield from python_examples(_read(path), module_name(rel), doc, kinds)
 
 
 def python_examples(source: str, module: str, doc: str, kinds: KindLibrary) -> list[Example]:
     """A module docstring becomes an explanation ``Overview``; a public class's or function's
     docstring a reference ``Summary``, followed by the function's code (docstring removed)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    docs = python_docs(source)
+    if docs is None:
         return []
+    module_doc, definitions = docs
     examples = []
-    module_doc = ast.get_docstring(tree)
     if module_doc:
         spec = StubSpec(topic=f"The {module} module", kind="explanation", code="python")
         examples.append(Example(doc, "docstring", kinds.get("explanation").section_prompt(spec, "Overview"),
-                                inspect.cleandoc(module_doc) + "\n"))
+                                module_doc + "\n"))
     reference = kinds.get("reference")
-    for node, qualname in _public_definitions(tree, module):
-        docstring = ast.get_docstring(node)
-        if not docstring:
+    for definition in definitions:
+        if not definition.docstring or definition.node.name == "__init__":
             continue
-        is_class = isinstance(node, ast.ClassDef)
-        topic = f"The {qualname} class" if is_class else f"The {qualname}() function"
-        completion = inspect.cleandoc(docstring) + "\n"
-        code = None if is_class else _code_without_docstring(source, node)
+        qualname = f"{module}.{definition.qualname}"
+        topic = f"The {qualname} class" if definition.is_class else f"The {qualname}() function"
+        completion = definition.docstring + "\n"
+        code = None if definition.is_class else code_without_docstring(source, definition, MAX_SOURCE_LINES)
         if code:
             completion += f"\n```python\n{code}\n```\n"
         examples.append(Example(doc, "code" if code else "docstring",
@@ -194,53 +187,8 @@ def python_examples(source: str, module: str, doc: str, kinds: KindLibrary) -> l
     return examples
 
 
-def _public_definitions(tree: ast.AST, prefix: str) -> Iterator[tuple[ast.AST, str]]:
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-            yield node, f"{prefix}.{node.name}"
-            if isinstance(node, ast.ClassDef):
-                yield from _public_definitions(node, f"{prefix}.{node.name}")
-
-
-def _code_without_docstring(source: str, node: ast.AST) -> str | None:
-    """The definition's source lines, dedented, without its docstring; ``None`` when too long."""
-    lines = source.splitlines()
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-    if node.end_lineno - first > MAX_SOURCE_LINES:
-        return None
-    docstring = node.body[0]
-    keep = lines[first:docstring.lineno - 1] + lines[docstring.end_lineno:node.end_lineno]
-    if not any(line.strip() for line in lines[docstring.end_lineno:node.end_lineno]):
-        return None  # nothing but the docstring
-    indent = min(len(line) - len(line.lstrip()) for line in keep if line.strip())
-    return "\n".join(line[indent:] for line in keep).strip("\n")
-
-
-def _module_name(rel: str) -> str:
-    return rel.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-
-
 def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8-sig", errors="replace")
-
-
-def _without_drafts(body: str) -> str:
-    """``body`` with every draft region cut out (markers included)."""
-    pieces, position = [], 0
-    for region in find_regions(body):
-        pieces.append(body[position:region.start])
-        position = region.end
-    return "".join(pieces) + body[position:]
-
-
-def _without_title(preamble: str) -> str:
-    """The preamble without its ``#`` title line(s)."""
-    pieces, position = [], 0
-    for heading in iter_headings(preamble):
-        if heading.level == 1:
-            pieces.append(preamble[position:heading.start])
-            position = heading.end
-    return "".join(pieces) + preamble[position:]
 
 
 def _without_heading(text: str, heading: str) -> str:
@@ -248,11 +196,3 @@ def _without_heading(text: str, heading: str) -> str:
     first, _, rest = text.lstrip().partition("\n")
     titles = [h.title for h in iter_headings(first + "\n")]
     return rest if titles and titles[0].strip() == heading.strip() else text
-
-
-def _clean(content: str) -> str:
-    """A section body as a completion: no HTML comments, trimmed; empty when a draft marker is left."""
-    if BEGIN.search(content) or END in content:  # an unterminated draft: keep none of it
-        return ""
-    text = strip_comments(content).strip()
-    return text + "\n" if text else ""

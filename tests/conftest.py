@@ -25,8 +25,8 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny Llama-style model dir built locally once per session (no download)."""
-    from mkdocs_aigen.ml.tiny import build_tiny_model
+    """A tiny Qwen3 model dir built locally once per session (no download)."""
+    from tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
@@ -60,7 +60,11 @@ def write_site(root: Path, model_dir: Path, *, aigen: str = "", extra_yaml: str 
 
 
 def pytest_collection_modifyitems(items):
-    """Tiers: a test marked neither ``build`` nor ``slow`` is a ``unit`` test (``pytest -m unit``)."""
+    """Tiers: a test marked neither ``build`` nor ``slow`` is a ``unit`` test (``pytest -m unit``);
+    a test that needs a model cannot be one."""
     for item in items:
-        if not any(item.get_closest_marker(tier) for tier in ("build", "slow")):
-            item.add_marker(pytest.mark.unit)
+        if any(item.get_closest_marker(tier) for tier in ("build", "slow")):
+            continue
+        if "tiny_model_dir" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid}: uses a model; mark it pytest.mark.build")
+        item.add_marker(pytest.mark.unit)

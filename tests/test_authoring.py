@@ -14,17 +14,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fakes import FakeBackend
 
 from mkdocs_aigen import cli
 from mkdocs_aigen.authoring.loop import approve_page, draft_pages, load_pages, sync
 from mkdocs_aigen.authoring.status import page_status
-from mkdocs_aigen.authoring.store import PageFile, ReviewStore, Source, SourceChangedError, iter_feedback
+from mkdocs_aigen.authoring.store import (
+    PageFile,
+    ReviewStore,
+    Source,
+    SourceChangedError,
+    iter_feedback,
+)
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import BEGIN, END, digest_text, find_regions
 from mkdocs_aigen.project import Project
 from mkdocs_aigen.settings import Settings
-from fakes import FakeBackend
-
 
 OUTLINE = ["Overview", "Steps", "Example", "Limits", "Troubleshooting"]
 STUB = """---

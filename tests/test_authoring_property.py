@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_authoring import fake_model, fake_project, make_site, retrain
 
 from mkdocs_aigen.authoring.loop import approve_page, draft_pages, load_pages, sync
 from mkdocs_aigen.authoring.status import page_status
 from mkdocs_aigen.authoring.store import ReviewStore, iter_feedback
 from mkdocs_aigen.drafting.kinds import KindLibrary
-from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
 from mkdocs_aigen.drafting.stubs import discover
-from test_authoring import fake_model, fake_project, retrain, make_site
+from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
 
 PAGES = {
     "guide.md": """---

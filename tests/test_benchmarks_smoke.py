@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import json
 import math
 from pathlib import Path
 
+import pytest
 
 from benchmarks.__main__ import main
 from benchmarks.b6_cold_demo import demo_steps

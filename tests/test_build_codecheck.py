@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 import json
 import re
 
+import pytest
 from conftest import write_site
 from fakes import FakeBackend
 from mkdocs.commands.build import build

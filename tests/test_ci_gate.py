@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import write_site
+
 from mkdocs_aigen.markers import find_regions
 
 pytestmark = pytest.mark.build

@@ -6,15 +6,19 @@ import sys
 
 import pytest
 
-from mkdocs_aigen.drafting.cache import DraftCache, cache_key
-from mkdocs_aigen.errors import FrontMatterError
-from mkdocs_aigen.drafting.frontmatter import StubSpec, parse_stub_spec, split_front_matter
-from mkdocs_aigen.drafting.kinds import KindLibrary
-from mkdocs_aigen.markers import find_regions, strip_comments, wrap
 from mkdocs_aigen.authoring.status import SectionReview
-from mkdocs_aigen.plugin.render import mark_drafts, sanitize
-from mkdocs_aigen.markdown import split_sections
+from mkdocs_aigen.drafting.cache import DraftCache, cache_key
+from mkdocs_aigen.drafting.frontmatter import (
+    StubSpec,
+    parse_stub_spec,
+    split_front_matter,
+)
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import compose, load_stub
+from mkdocs_aigen.errors import FrontMatterError
+from mkdocs_aigen.markdown import split_sections
+from mkdocs_aigen.markers import find_regions, strip_comments, wrap
+from mkdocs_aigen.plugin.render import mark_drafts, sanitize
 
 KINDS = ("how-to", "reference", "tutorial", "explanation", "blog-post")
 

@@ -6,8 +6,13 @@ from fakes import FakeBackend
 
 from mkdocs_aigen.checks.verdicts import CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache
-from mkdocs_aigen.drafting.engine import DraftSettings, SectionJob, clean_prose, derive_seed
 from mkdocs_aigen.drafting.engine import Drafter as _Drafter
+from mkdocs_aigen.drafting.engine import (
+    DraftSettings,
+    SectionJob,
+    clean_prose,
+    derive_seed,
+)
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.grounding import Passage

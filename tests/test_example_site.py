@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mkdocs_aigen.drafting.frontmatter import split_front_matter

@@ -5,9 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
-
 PACKAGE = Path(__file__).resolve().parents[1] / "mkdocs_aigen"
 GROUND_FLOOR = {"mkdocs_aigen.errors", "mkdocs_aigen.safeio", "mkdocs_aigen.progress", "mkdocs_aigen.markdown"}
 MAX_LINES = 400

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 import re
 import subprocess
 import sys
 
+import pytest
+from conftest import write_site
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import write_site
 from mkdocs_aigen.drafting.engine import clean_prose
 from mkdocs_aigen.drafting.frontmatter import split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary

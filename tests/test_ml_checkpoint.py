@@ -21,6 +21,8 @@ from mkdocs_aigen.ml.checkpoint import (
     weights_digest,
 )
 
+pytestmark = pytest.mark.build
+
 
 @pytest.fixture
 def model_copy(tiny_model_dir: Path, tmp_path: Path) -> Path:

@@ -7,15 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.cli import main as cli_main
+from mkdocs_aigen.cli.config_file import load_settings
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import KindLibrary
+from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.markers import wrap
 from mkdocs_aigen.ml import corpus
-from mkdocs_aigen.cli import main as cli_main
-from mkdocs_aigen.ml.corpus import Example, build_corpus, deduplicate, read_examples, split_documents
-from mkdocs_aigen.cli.config_file import load_settings
-from mkdocs_aigen.site_corpus import build_site_corpus, guess_kind, page_examples, python_examples
+from mkdocs_aigen.ml.corpus import (
+    Example,
+    build_corpus,
+    deduplicate,
+    read_examples,
+    split_documents,
+)
+from mkdocs_aigen.site_corpus import (
+    build_site_corpus,
+    guess_kind,
+    page_examples,
+    python_examples,
+)
 
 SECRET = "ZEBRA-DRAFT-7731"
 
@@ -92,8 +103,13 @@ def make_site(root: Path, pages: dict[str, str], extra: str = "") -> Path:
     return config
 
 
+def shard_paths(corpus_dir: Path) -> list[Path]:
+    shards = json.loads((corpus_dir / "manifest.json").read_text())["shards"]
+    return [corpus_dir / name for split in corpus.SPLITS for name in shards[split]]
+
+
 def all_corpus_text(corpus_dir: Path) -> str:
-    return "".join((corpus_dir / f"{split}.jsonl").read_text(encoding="utf-8") for split in corpus.SPLITS)
+    return "".join(path.read_text(encoding="utf-8") for path in shard_paths(corpus_dir))
 
 
 def test_examples_have_the_plugin_prompt_shape(kinds):
@@ -145,7 +161,8 @@ def test_split_is_deterministic_and_disjoint(tmp_path):
     first = build_corpus(examples, tmp_path / "a")
     second = build_corpus(sorted(examples, key=lambda e: e.doc, reverse=True), tmp_path / "b")  # other doc order
     assert first["digest"] == second["digest"]
-    assert (tmp_path / "a" / "train.jsonl").read_bytes() == (tmp_path / "b" / "train.jsonl").read_bytes()
+    assert [p.name for p in shard_paths(tmp_path / "a")] == [p.name for p in shard_paths(tmp_path / "b")]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(shard_paths(tmp_path / "a"), shard_paths(tmp_path / "b")))
     train = {e.doc for e in read_examples(tmp_path / "a", "train")}
     validation = {e.doc for e in read_examples(tmp_path / "a", "validation")}
     assert train and validation and not train & validation
@@ -197,7 +214,7 @@ def test_site_corpus_excludes_drafts_and_reads_feedback_and_extras(tmp_path):
     assert approved.completion == "Delete the cache dir and retry.\n" and approved.doc == "page:guides/caching.md"
     assert {e.doc for e in examples if e.source in ("docstring", "code")} == {"extra:src/pkg/io.py"}
     assert stats["splits"]["validation"]["documents"] >= 1
-    assert json.loads((out / "stats.json").read_text())["digest"] == stats["digest"]
+    assert json.loads((out / "manifest.json").read_text())["digest"] == stats["digest"]
 
 
 def test_missing_corpus_extra_names_the_key(tmp_path):
@@ -211,5 +228,5 @@ def test_corpus_command_prints_stats(tmp_path, capsys):
     assert cli_main(["corpus", "-f", str(config), "--validation-fraction", "0.5"]) == 0
     printed = capsys.readouterr().out
     assert "corpus: 2 documents (1 train, 1 validation), 4 examples" in printed
-    assert (tmp_path / ".aigen" / "corpus" / "validation.jsonl").stat().st_size > 0
+    assert len(corpus.read_examples(tmp_path / ".aigen" / "corpus", "validation")) > 0
     assert corpus.read_stats(tmp_path / ".aigen" / "corpus")["validation_fraction"] == 0.5

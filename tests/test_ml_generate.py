@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
 from mkdocs_aigen.ml.backends.local import TransformersGenerator
+from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
 from mkdocs_aigen.ml.stops import (
     close_open_fences,
     is_degenerate,
@@ -17,6 +17,8 @@ from mkdocs_aigen.ml.stops import (
     truncate_at_closing_fence,
     truncate_at_heading,
 )
+
+pytestmark = pytest.mark.build
 
 # ---------------------------------------------------------------- stops.py
 

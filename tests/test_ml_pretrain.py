@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
+import logging
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from mkdocs_aigen import progress  # noqa: E402
+from mkdocs_aigen.cli import main as cli_main  # noqa: E402
+from mkdocs_aigen.cli import pretrain as pretrain_cli  # noqa: E402
 from mkdocs_aigen.ml import loop  # noqa: E402
 from mkdocs_aigen.ml import package_corpus as pc  # noqa: E402
 from mkdocs_aigen.ml import pretrain as pt  # noqa: E402
-from mkdocs_aigen.ml.loop import (  # noqa: E402
-    TrainConfig,
-    TrainingError,
-    build_optimizers,
-    evaluate,
-    latest_checkpoint,
-    lr_factor,
-    train,
-)
+from mkdocs_aigen.ml.corpus import SPLITS, CorpusError, split_of  # noqa: E402
+from mkdocs_aigen.ml.loop import evaluate, train  # noqa: E402
+from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError  # noqa: E402
+from mkdocs_aigen.ml.model import ModelShape, build_model, train_tokenizer  # noqa: E402
+from mkdocs_aigen.ml.optim import build_optimizers, lr_factor  # noqa: E402
+from mkdocs_aigen.ml.resume import latest_checkpoint  # noqa: E402
 
 WORDS = "widget cache render page plugin build theme config option value file path site draft".split()
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.build, pytest.mark.usefixtures("one_thread")]
 
 
 def _paragraph(seed: int, words: int = 60) -> str:
@@ -78,28 +81,28 @@ def _recipe(root: Path, **overrides) -> pc.CorpusRecipe:
 
 
 def _all_documents(corpus: Path) -> dict[str, list[pc.Document]]:
-    return {split: list(pc.read_documents(corpus, split)) for split in pc.SPLITS}
+    return {split: list(pc.read_documents(corpus, split)) for split in SPLITS}
 
 
 def test_corpus_is_deterministic_deduplicated_and_split_by_id(package_tree, tmp_path):
-    first = pc.build_corpus(tmp_path / "a", _recipe(package_tree))
-    second = pc.build_corpus(tmp_path / "b", _recipe(package_tree))
+    first = pc.build_package_corpus(tmp_path / "a", _recipe(package_tree))
+    second = pc.build_package_corpus(tmp_path / "b", _recipe(package_tree))
     assert first["stats"] == second["stats"]
-    for split in pc.SPLITS:
+    for split in SPLITS:
         for name in first["shards"][split]:
             assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
     documents = _all_documents(tmp_path / "a")
-    ids = {split: {d.doc_id for d in docs} for split, docs in documents.items()}
+    ids = {split: {d.doc for d in docs} for split, docs in documents.items()}
     assert ids["train"] and ids["validation"] and not ids["train"] & ids["validation"]
     for split, docs in documents.items():
-        assert all(pc.split_of(d.doc_id, 0.25) == split for d in docs)
+        assert all(split_of(d.doc, 0.25) == split for d in docs)
     everything = [d for docs in documents.values() for d in docs]
-    paths = " ".join(d.doc_id for d in everything)
+    paths = " ".join(d.doc for d in everything)
     for skipped in ("blob.md", "huge.md", "_pb2", "gen.py", "tests/", "LICENSE"):
         assert skipped not in paths
     assert len({d.text for d in everything}) == len(everything)
-    assert sum("page00.md" in d.doc_id for d in everything) == 1  # the copy is a duplicate
+    assert sum("page00.md" in d.doc for d in everything) == 1  # the copy is a duplicate
     by_source = {d.source for d in everything}
     assert by_source == {"docs", "docstrings", "source"}
     docstrings = next(d.text for d in everything if d.source == "docstrings")
@@ -109,22 +112,22 @@ def test_corpus_is_deterministic_deduplicated_and_split_by_id(package_tree, tmp_
 
 
 def test_smaller_budget_keeps_each_documents_split(package_tree, tmp_path):
-    full = pc.build_corpus(tmp_path / "full", _recipe(package_tree))
-    small = pc.build_corpus(tmp_path / "small", _recipe(package_tree, max_bytes=3000))
+    full = pc.build_package_corpus(tmp_path / "full", _recipe(package_tree))
+    small = pc.build_package_corpus(tmp_path / "small", _recipe(package_tree, max_bytes=3000))
     small_bytes = sum(v["bytes"] for by_source in small["stats"].values() for v in by_source.values())
     full_bytes = sum(v["bytes"] for by_source in full["stats"].values() for v in by_source.values())
     assert 0 < small_bytes <= 3000 < full_bytes
-    full_split = {d.doc_id: split for split, docs in _all_documents(tmp_path / "full").items() for d in docs}
+    full_split = {d.doc: split for split, docs in _all_documents(tmp_path / "full").items() for d in docs}
     for split, docs in _all_documents(tmp_path / "small").items():
-        assert all(full_split[d.doc_id] == split for d in docs)
+        assert all(full_split[d.doc] == split for d in docs)
 
 
 def test_bad_recipe_flags_name_the_flag(tmp_path):
-    with pytest.raises(pc.CorpusError, match="--source-weights"):
-        pc.recipe_from_args(argparse.Namespace(source_weights="docs", max_bytes=10))
-    with pytest.raises(pc.CorpusError, match="--extra-dir"):
+    with pytest.raises(CorpusError, match="--source-weights"):
+        pretrain_cli.parse_source_weights("docs")
+    with pytest.raises(CorpusError, match="--extra-dir"):
         pc.default_roots(pc.CorpusRecipe(extra_dirs=(str(tmp_path / "missing"),)))
-    with pytest.raises(pc.CorpusError, match="weights"):
+    with pytest.raises(CorpusError, match="weights"):
         pc.CorpusRecipe(source_weights={"videos": 1.0})
 
 
@@ -177,7 +180,7 @@ def test_a_few_steps_lower_the_loss():
     stream = _pattern_stream(4000)
     before, _ = evaluate(model, stream, 32)
     result = train(model, stream, stream[:600], TrainConfig(
-        seq_len=32, batch_tokens=256, max_steps=30, eval_every=10, eval_tokens=512, warmup_steps=3, progress=False))
+        seq_len=32, batch_tokens=256, max_steps=30, eval_every=10, eval_tokens=512, warmup_steps=3))
     assert result.steps == 30 and result.tokens_seen == 30 * 256
     assert result.final_val_loss < before - 1.0
     assert [step for step, _ in result.val_loss_history] == [10, 20, 30]
@@ -187,7 +190,7 @@ def test_a_few_steps_lower_the_loss():
 def test_resume_continues_exactly(tmp_path, optimizer, monkeypatch):
     stream = _pattern_stream(3000, step=3)
     config = TrainConfig(seq_len=32, batch_tokens=128, max_steps=12, eval_every=4, eval_tokens=128, warmup_steps=2,
-                         optimizer=optimizer, progress=False, checkpoint_dir=tmp_path)
+                         optimizer=optimizer, checkpoint_dir=tmp_path)
     straight = _tiny_model()
     whole = train(straight, stream, stream[:300], dataclasses.replace(config, checkpoint_dir=None))
 
@@ -214,7 +217,7 @@ def test_resume_continues_exactly(tmp_path, optimizer, monkeypatch):
 
 def test_resume_with_other_settings_names_the_checkpoint(tmp_path):
     stream = _pattern_stream(2000)
-    settings = dict(seq_len=32, eval_every=2, eval_tokens=64, progress=False, checkpoint_dir=tmp_path)
+    settings = dict(seq_len=32, eval_every=2, eval_tokens=64, checkpoint_dir=tmp_path)
     train(_tiny_model(), stream, None, TrainConfig(max_steps=2, batch_tokens=64, **settings))
     with pytest.raises(TrainingError, match="state.json"):
         train(_tiny_model(), stream, None, TrainConfig(max_steps=4, batch_tokens=128, **settings))
@@ -229,31 +232,66 @@ def test_early_stopping_keeps_the_best_weights():
     model = _tiny_model(vocab)
     result = train(model, train_stream, val_stream, TrainConfig(
         seq_len=32, batch_tokens=256, max_steps=200, eval_every=5, eval_tokens=256, patience=2,
-        keep_best=True, warmup_steps=1, progress=False))
+        keep_best=True, warmup_steps=1))
     assert result.stopped_because == "early_stopping" and result.steps < 200
     assert result.final_val_loss == result.best_val_loss
     assert evaluate(model, val_stream, 32, max_tokens=256)[0] == pytest.approx(result.best_val_loss, rel=1e-5)
 
 
+PRETRAIN_FLAGS = [
+    "--no-stdlib", "--no-site-packages", "--validation-fraction", "0.25", "--vocab-size", "300", "--layers", "1",
+    "--hidden", "32", "--heads", "2", "--seq-len", "32", "--batch-tokens", "256", "--max-tokens", "10240",
+    "--eval-every", "10", "--eval-tokens", "512", "--warmup-steps", "3", "--device", "cpu", "--no-progress",
+]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_training_progress_shows_tokens_per_second_loss_and_time_left(monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="mkdocs")
+    progress.set_enabled(True)  # a CLI run with --no-progress earlier in this process turned bars off
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    stream = _pattern_stream(2000)
+    config = TrainConfig(seq_len=32, batch_tokens=64, max_minutes=0.01, eval_every=2, eval_tokens=64, warmup_steps=1)
+    train(_tiny_model(), stream, stream[:200], config)
+    shown = terminal.getvalue()
+    for part in ("aigen: training", "tok/s=", "loss=", "val=", "left=0:0"):
+        assert part in shown
+    progress.set_enabled(False)  # what --no-progress does
+    try:
+        train(_tiny_model(), stream, stream[:200], dataclasses.replace(config, max_minutes=None, max_steps=2))
+    finally:
+        progress.set_enabled(True)
+    assert terminal.getvalue() == shown
+
+
 @pytest.fixture(scope="module")
 def pretrained(package_tree, tmp_path_factory):
     out = tmp_path_factory.mktemp("pretrain") / "model"
-    argv = [
-        "--out", str(out), "--extra-dir", str(package_tree), "--no-stdlib", "--no-site-packages",
-        "--validation-fraction", "0.25", "--vocab-size", "300", "--layers", "1", "--hidden", "32", "--heads", "2",
-        "--seq-len", "32", "--batch-tokens", "256", "--max-tokens", "10240", "--eval-every", "10",
-        "--eval-tokens", "512", "--warmup-steps", "3", "--device", "cpu", "--no-progress",
-    ]
-    assert pt.main(argv) == 0
+    assert cli_main(["pretrain", "--out", str(out), "--extra-dir", str(package_tree), *PRETRAIN_FLAGS]) == 0
     return out
 
 
-def test_pretrain_lowers_validation_loss_and_writes_a_card(pretrained):
+def recorded_command(model_dir: Path, package_tree: Path) -> list[str]:
+    """The card's command line with its placeholders filled in for this machine."""
+    card = json.loads((model_dir / "aigen-model.json").read_text())
+    paths = {"OUT": str(model_dir), "EXTRA_DIR_1": str(package_tree)}
+    return [paths.get(word, word) for word in shlex.split(card["command_line"])[1:]]
+
+
+def test_pretrain_lowers_validation_loss_and_writes_a_card(pretrained, package_tree):
     card = json.loads((pretrained / "aigen-model.json").read_text())
     history = [loss for _, loss in card["result"]["val_loss_history"]]
     assert card["result"]["steps"] == 40 and card["result"]["tokens_seen"] == 40 * 256
     assert history[-1] < history[0] - 0.5
-    assert card["command_line"].startswith("mkdocs-aigen pretrain --out ")
+    assert card["command_line"].startswith("mkdocs-aigen pretrain --out OUT ")
+    card_text = (pretrained / "aigen-model.json").read_text() + (pretrained / "README.md").read_text()
+    assert str(pretrained.parent) not in card_text and str(package_tree) not in card_text  # no path of this machine
+    assert card["corpus"]["recipe"]["extra_dirs"] == [package_tree.name]
     assert card["corpus"]["tokens"]["train"]["docs"]["tokens"] > 0
     assert "own licence" in card["licences"]
     assert card["validation"]["perplexity"] > 1 and card["parameters"] > 0
@@ -276,33 +314,49 @@ def test_pretrained_dir_reloads_offline_and_matches_its_card(pretrained):
     assert output.shape[1] > prompt["input_ids"].shape[1]
 
 
+def test_card_command_is_canonical(tmp_path):
+    parser = argparse.ArgumentParser()
+    pretrain_cli.add_arguments(parser, "pretrain")
+    spelled = parser.parse_args(["--out", str(tmp_path / "m"), *PRETRAIN_FLAGS, "--seed", "0"])
+    reordered = parser.parse_args([
+        "--warmup-steps", "3", "--eval-tokens", "512", "--eval-every", "10", "--max-tokens=10240", "--batch-tokens",
+        "256", "--seq-len", "32", "--heads", "2", "--hidden", "32", "--layers", "1", "--vocab-size", "300",
+        "--validation-fraction", "0.25", "--no-site-packages", "--no-stdlib", "--device", "cpu",
+        "--out", str(tmp_path / "elsewhere" / "m"), "--lr", "0.003",
+    ])
+    first, second = pretrain_cli.config_from_args(spelled), pretrain_cli.config_from_args(reordered)
+    assert first.command_line == second.command_line
+    again = parser.parse_args([str(tmp_path / "m") if word == "OUT" else word
+                               for word in shlex.split(first.command_line)[2:]])
+    assert pretrain_cli.config_from_args(again) == first
+
+
 def test_pretrain_rerun_resumes_instead_of_starting_over(pretrained, package_tree, capsys):
-    card = json.loads((pretrained / "aigen-model.json").read_text())
-    argv = shlex.split(card["command_line"])[2:]
-    assert pt.main(argv) == 0
+    assert cli_main(recorded_command(pretrained, package_tree)) == 0
     again = json.loads((pretrained / "aigen-model.json").read_text())
     assert again["result"]["resumed_from_step"] == 40 and again["result"]["steps"] == 40
 
 
 def test_pretrain_without_a_budget_is_a_one_line_error(tmp_path, capsys):
-    assert pt.main(["--out", str(tmp_path / "m")]) == 2
+    assert cli_main(["pretrain", "--out", str(tmp_path / "m")]) == 2
     assert "--max-minutes or --max-tokens" in capsys.readouterr().err
+    assert cli_main(["pretrain", "--out", str(tmp_path / "m"), "--max-tokens", "10", "--source-weights", "docs"]) == 2
+    err = capsys.readouterr().err
+    assert "--source-weights item 'docs'" in err and len(err.strip().splitlines()) == 1
 
 
 def test_build_model_zero_inits_output_projections():
-    from mkdocs_aigen.ml.tiny import SAMPLE_TEXTS
+    from tiny_model import SAMPLE_TEXTS
 
-    tokenizer = pt.train_tokenizer(SAMPLE_TEXTS, 300, 64)
-    model = pt.build_model(pt.ModelShape(layers=2, hidden=32, heads=2, vocab_size=300), tokenizer, 64, seed=0)
+    tokenizer = train_tokenizer(SAMPLE_TEXTS, 300, 64)
+    model = build_model(ModelShape(layers=2, hidden=32, heads=2, vocab_size=300), tokenizer, 64, seed=0)
     for layer in model.model.layers:
         assert not layer.self_attn.o_proj.weight.any() and not layer.mlp.down_proj.weight.any()
         assert layer.self_attn.q_proj.weight.std() > 0
     assert model.lm_head.weight is model.model.embed_tokens.weight
 
 
-def test_pretrain_refuses_a_work_dir_corpus_built_with_other_flags(pretrained, capsys):
-    card = json.loads((pretrained / "aigen-model.json").read_text())
-    argv = shlex.split(card["command_line"])[2:] + ["--max-bytes", "5000"]
-    assert pt.main(argv) == 2
+def test_pretrain_refuses_a_work_dir_corpus_built_with_other_flags(pretrained, package_tree, capsys):
+    assert cli_main(recorded_command(pretrained, package_tree) + ["--max-bytes", "5000"]) == 2
     err = capsys.readouterr().err
     assert "manifest.json" in err and "--work-dir" in err and len(err.strip().splitlines()) == 1

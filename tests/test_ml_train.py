@@ -9,19 +9,26 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mkdocs_aigen.errors import AigenError  # noqa: E402
+from tiny_model import SAMPLE_TEXTS  # noqa: E402
+
 from mkdocs_aigen.cli import main as cli_main  # noqa: E402
+from mkdocs_aigen.errors import AigenError  # noqa: E402
 from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest  # noqa: E402
 from mkdocs_aigen.ml.corpus import Example, build_corpus, read_examples  # noqa: E402
 from mkdocs_aigen.ml.loop import evaluate  # noqa: E402
-from mkdocs_aigen.ml.tiny import SAMPLE_TEXTS  # noqa: E402
-from mkdocs_aigen.ml.train import FineTuneSettings, LoraSettings, encode_examples, fine_tune, train_config  # noqa: E402
+from mkdocs_aigen.ml.train import (  # noqa: E402
+    FineTuneSettings,
+    LoraSettings,
+    encode_examples,
+    fine_tune,
+    train_config,
+)
 
 TOPICS = ("Install the tool", "Configure the plugin", "Read a file", "Write a plugin", "Run the tests",
           "Build the site", "Cache drafts", "Review drafts")
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.build, pytest.mark.usefixtures("one_thread")]
 
 
 THINGS = ("cache", "config", "layer", "schema", "secret", "plugin", "server", "theme", "index", "draft")
@@ -48,8 +55,7 @@ def corpus_dir(tmp_path_factory) -> Path:
 
 
 def settings(base: Path, out: Path, **changes) -> FineTuneSettings:
-    fast = dict(base_dir=base, out_dir=out, seq_len=64, batch_tokens=256, max_steps=6, lr=3e-3, eval_every=3,
-                progress=False)
+    fast = dict(base_dir=base, out_dir=out, seq_len=64, batch_tokens=256, max_steps=6, lr=3e-3, eval_every=3)
     return FineTuneSettings(**{**fast, **changes})
 
 
@@ -120,7 +126,7 @@ def test_lora_is_merged_into_plain_weights(tiny_model_dir, corpus_dir, tmp_path)
             assert not [key for key in handle.keys() if "lora" in key]
     assert not list((tmp_path / "lora").glob("adapter_*"))
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "lora", local_files_only=True)
-    assert type(model).__name__ == "LlamaForCausalLM"
+    assert type(model).__name__ == "Qwen3ForCausalLM"
     assert not [name for name, _ in model.named_modules() if "lora" in name]
     assert weights_digest(tmp_path / "lora") != weights_digest(tiny_model_dir)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 pytestmark = pytest.mark.build
 
@@ -21,6 +22,7 @@ def test_wheel_ships_templates_assets_and_base_model(tmp_path):
         assert f"mkdocs_aigen/_templates/{kind}.md.j2" in names
     assert "mkdocs_aigen/assets/aigen.css" in names
     assert any(n.startswith("mkdocs_aigen/ml/base/") and n.endswith(".safetensors") for n in names)
+    assert not [n for n in names if "tiny" in n or n.startswith("tests/")]  # test fixtures stay out of the wheel
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "aigen = mkdocs_aigen.plugin:AigenPlugin" in zipfile.ZipFile(next(tmp_path.glob("*.whl"))).read(
         entry_points).decode()

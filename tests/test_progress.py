@@ -10,7 +10,6 @@ import pytest
 from mkdocs_aigen import progress
 
 
-
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import write_site
+from test_ci_gate import html_of, run_tool
+
 from mkdocs_aigen.authoring.status import STATES
 from mkdocs_aigen.markers import find_regions
-from test_ci_gate import html_of, run_tool
 
 pytestmark = pytest.mark.build
 

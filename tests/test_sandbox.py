@@ -16,7 +16,13 @@ from mkdocs_aigen.checks import code as code_module
 from mkdocs_aigen.checks import verdicts
 from mkdocs_aigen.checks.code import check_code
 from mkdocs_aigen.checks.sample_error import public_error
-from mkdocs_aigen.checks.sandbox import Boundary, SampleFailure, active_layers, os_boundary, run_sandboxed
+from mkdocs_aigen.checks.sandbox import (
+    Boundary,
+    SampleFailure,
+    active_layers,
+    os_boundary,
+    run_sandboxed,
+)
 from mkdocs_aigen.checks.verdicts import CodeChecker
 
 pytestmark = pytest.mark.build
@@ -343,7 +349,7 @@ def test_processes_are_contained_with_the_hook_disabled(outside):
     marker = outside / "spawned"
     result = run_sandboxed(attempts(
         exec_shell=f"subprocess.run(['/bin/sh', '-c', 'echo x > {marker}'], check=True)",
-        many=f"[subprocess.Popen(['/bin/sleep', '30']) for _ in range(40)]",
+        many="[subprocess.Popen(['/bin/sleep', '30']) for _ in range(40)]",
     ), timeout=5)
     assert "TAMPERED" in result.stdout
     assert "contained exec_shell" in result.stdout and "contained many" in result.stdout

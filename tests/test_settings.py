@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import write_site
 from test_build import mkdocs_build
 
-from conftest import write_site
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.drafting.engine import DraftSettings
 from mkdocs_aigen.errors import SettingsError

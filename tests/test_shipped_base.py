@@ -7,7 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mkdocs_aigen.settings import PACKAGED_MODEL
+
+pytestmark = pytest.mark.build
 
 DRAFT = """
 import torch

@@ -39,10 +39,9 @@ from typing import Iterator
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, load_stub
 from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.log import log
 from mkdocs_aigen.markers import digest_text, remove_markers
 from mkdocs_aigen.safeio import atomic_write_bytes, atomic_write_text
-from mkdocs_aigen.log import log
-
 
 STATE_FILE = "review-state.json"
 DRAFTS_DIR = "drafts"

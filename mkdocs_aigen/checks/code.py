@@ -30,9 +30,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from mkdocs_aigen.checks.sample_error import public_error
 from mkdocs_aigen.checks.imports import check_package_references
-from mkdocs_aigen.checks.sandbox import SAFE_PATH, SAMPLE_FILENAME, SandboxResult, os_boundary, run_sandboxed
+from mkdocs_aigen.checks.sample_error import public_error
+from mkdocs_aigen.checks.sandbox import (
+    SAFE_PATH,
+    SAMPLE_FILENAME,
+    SandboxResult,
+    os_boundary,
+    run_sandboxed,
+)
 
 Status = Literal["ok", "invalid", "unchecked"]
 VERIFY_MODES = ("off", "syntax", "run", "import")

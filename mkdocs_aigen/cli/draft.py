@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from mkdocs_aigen.cli.common import approve_hint, approved_by_hand, headings, load_named_pages, run_on_site
+from mkdocs_aigen.cli.common import (
+    approve_hint,
+    approved_by_hand,
+    headings,
+    load_named_pages,
+    run_on_site,
+)
 
 NAME = "draft"
 HELP = "write drafts of missing sections into stub pages"

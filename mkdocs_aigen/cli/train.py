@@ -10,7 +10,13 @@ import argparse
 from pathlib import Path
 
 from mkdocs_aigen.cli import corpus
-from mkdocs_aigen.ml.train import DEFAULT_EPOCHS, LR_FULL, LR_LORA, FineTuneSettings, LoraSettings
+from mkdocs_aigen.ml.train import (
+    DEFAULT_EPOCHS,
+    LR_FULL,
+    LR_LORA,
+    FineTuneSettings,
+    LoraSettings,
+)
 
 NAME = "train"
 HELP = "fine-tune the model on the site's corpus"
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         lora=LoraSettings(args.lora_rank, args.lora_alpha) if args.lora else None, lr=args.lr,
         seq_len=args.seq_len, batch_tokens=args.batch_tokens, epochs=args.epochs, max_steps=args.max_steps,
         max_minutes=args.max_minutes, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
-        patience=args.patience, seed=args.seed, device=settings.device or "auto", progress=args.progress,
+        patience=args.patience, seed=args.seed, device=settings.device or "auto",
         digest_memo=settings.work_dir / "weights-digest.json",
     )
     outcome = fine_tune(corpus_dir(settings), options, reuse=args.reuse, fresh=args.fresh)

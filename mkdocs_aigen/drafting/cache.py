@@ -8,9 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from mkdocs_aigen.safeio import atomic_write_text
 from mkdocs_aigen.log import log
-
+from mkdocs_aigen.safeio import atomic_write_text
 
 
 def cache_key(fields: dict[str, Any]) -> str:

@@ -18,14 +18,13 @@ from mkdocs_aigen.drafting.cache import DraftCache, cache_key
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import PageKind
 from mkdocs_aigen.grounding import Passage
+from mkdocs_aigen.log import log
+from mkdocs_aigen.markdown import iter_fenced_blocks
 from mkdocs_aigen.markers import strip_comments
 from mkdocs_aigen.ml.backends import Backend
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
 from mkdocs_aigen.ml.stops import is_degenerate
 from mkdocs_aigen.progress import progress_bar
-from mkdocs_aigen.log import log
-from mkdocs_aigen.markdown import iter_fenced_blocks
-
 
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 GENERATE_MODES = ("auto", "cache-only", "off")

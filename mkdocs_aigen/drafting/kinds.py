@@ -10,8 +10,8 @@ from typing import Sequence
 
 import jinja2
 
-from mkdocs_aigen.errors import KindError
 from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.errors import KindError
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.markdown import heading_key
 

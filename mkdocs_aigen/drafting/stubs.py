@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from mkdocs_aigen.errors import FrontMatterError
-from mkdocs_aigen.drafting.frontmatter import StubSpec, front_matter_text, parse_stub_spec, split_front_matter
+from mkdocs_aigen.drafting.frontmatter import (
+    StubSpec,
+    front_matter_text,
+    parse_stub_spec,
+    split_front_matter,
+)
 from mkdocs_aigen.drafting.kinds import KindLibrary, PageKind
-from mkdocs_aigen.markers import DraftRegion, find_regions, wrap
+from mkdocs_aigen.errors import FrontMatterError
 from mkdocs_aigen.markdown import Section, heading_key, slugify, split_sections
+from mkdocs_aigen.markers import DraftRegion, find_regions, wrap
 
 
 @dataclass

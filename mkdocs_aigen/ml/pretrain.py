@@ -1,12 +1,13 @@
-r"""``mkdocs-aigen pretrain``: train the small base model from the installed packages' documentation.
+r"""Pretraining: the small base model, trained from the installed packages' documentation.
 
-Steps, all offline and resumable (re-running the same command continues where it stopped):
+``mkdocs-aigen pretrain`` (:mod:`mkdocs_aigen.cli.pretrain`) runs :func:`pretrain`. Steps, all
+offline and resumable (re-running the same command continues where it stopped):
 
 1. build the corpus (:mod:`mkdocs_aigen.ml.package_corpus`) into ``WORK/corpus``;
 2. train a byte-level BPE tokenizer (special token ``<|endoftext|>``) on the training split;
 3. encode the documents, joined with ``<|endoftext|>``, into token streams;
-4. train a Qwen3 decoder (RoPE, QK-norm, RMSNorm, tied embeddings, zero-initialised attention and
-   MLP output projections; Muon for hidden matrices) with :mod:`mkdocs_aigen.ml.loop`;
+4. train a Qwen3 decoder (:mod:`mkdocs_aigen.ml.model`; Muon for hidden matrices) with
+   :mod:`mkdocs_aigen.ml.loop`;
 5. write a self-describing model dir (safetensors shards, tokenizer, ``aigen-model.json``,
    ``README.md``) with :func:`mkdocs_aigen.ml.checkpoint.save_model_dir`.
 
@@ -34,26 +35,30 @@ building and encoding take about 3 minutes of the 10 a device command may run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.ml.corpus import MANIFEST, PACKAGES, SPLITS, read_manifest
+from mkdocs_aigen.ml.loop import evaluate, train
+from mkdocs_aigen.ml.loop_config import TrainConfig, TrainResult, result_to_dict
+from mkdocs_aigen.ml.model import ARCHITECTURE, ModelShape, build_model, train_tokenizer
+from mkdocs_aigen.ml.package_corpus import (
+    CorpusRecipe,
+    build_package_corpus,
+    read_documents,
+)
 from mkdocs_aigen.safeio import atomic_write_text
-from mkdocs_aigen.ml import package_corpus
-from mkdocs_aigen.ml.loop import OPTIMIZERS, SCHEDULES, TrainConfig, TrainResult, evaluate, result_to_dict, train
 
 if TYPE_CHECKING:
     import torch
 
-EOS = "<|endoftext|>"
 TOKEN_STREAMS = "tokens.safetensors"
 SAVE_DTYPES = ("float32", "bfloat16")
 
@@ -63,42 +68,12 @@ class PretrainError(AigenError):
 
 
 @dataclass
-class ModelShape:
-    """Size of the Qwen3 decoder."""
-
-    layers: int = 4
-    hidden: int = 256
-    heads: int = 4
-    kv_heads: int | None = None
-    intermediate: int | None = None
-    vocab_size: int = 8192
-
-    def __post_init__(self) -> None:
-        if min(self.layers, self.hidden, self.heads) < 1:
-            raise PretrainError("--layers, --hidden and --heads must be >= 1")
-        if self.hidden % self.heads:
-            raise PretrainError(f"--hidden {self.hidden} must be a multiple of --heads {self.heads}")
-        if (self.hidden // self.heads) % 2:
-            raise PretrainError("--hidden / --heads (the head size) must be even for RoPE")
-        kv = self.kv_heads or self.heads
-        if self.heads % kv:
-            raise PretrainError(f"--heads {self.heads} must be a multiple of --kv-heads {kv}")
-        if self.vocab_size < 260:
-            raise PretrainError("--vocab-size must be >= 260 (256 bytes + special tokens)")
-
-    @property
-    def intermediate_size(self) -> int:
-        """SwiGLU width: about 8/3 of hidden, rounded up to a multiple of 32."""
-        return self.intermediate or -(-8 * self.hidden // 3 // 32) * 32
-
-
-@dataclass
 class PretrainConfig:
     """Everything :func:`pretrain` needs."""
 
     out: Path
-    work_dir: Path
-    recipe: package_corpus.CorpusRecipe = field(default_factory=package_corpus.CorpusRecipe)
+    work_dir: Path | None = None  # default: OUT.work next to OUT
+    recipe: CorpusRecipe = field(default_factory=CorpusRecipe)
     corpus_dir: Path | None = None
     shape: ModelShape = field(default_factory=ModelShape)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_minutes=1.0))
@@ -108,12 +83,17 @@ class PretrainConfig:
     command_line: str = ""
 
     @property
+    def default_work_dir(self) -> Path:
+        return self.out.with_name(self.out.name + ".work")
+
+    @property
     def corpus_path(self) -> Path:
         """The given corpus dir, or the one built from ``recipe`` in the work dir."""
         return self.corpus_dir or self.work_dir / "corpus"
 
     def __post_init__(self) -> None:
-        self.out, self.work_dir = Path(self.out), Path(self.work_dir)
+        self.out = Path(self.out)
+        self.work_dir = Path(self.work_dir) if self.work_dir else self.default_work_dir
         self.corpus_dir = Path(self.corpus_dir) if self.corpus_dir else None
         if self.tokenizer_bytes < 1:
             raise PretrainError("--tokenizer-bytes must be >= 1")
@@ -121,27 +101,6 @@ class PretrainConfig:
             raise PretrainError(f"--save-dtype must be one of {SAVE_DTYPES}")
         if self.threads is not None and self.threads < 1:
             raise PretrainError("--threads must be >= 1")
-
-
-def train_tokenizer(texts, vocab_size: int, max_length: int):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=[EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    core.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=core, eos_token=EOS, bos_token=EOS, pad_token=EOS, model_max_length=max_length
-    )
 
 
 def _limited_texts(documents, budget: int):
@@ -160,7 +119,7 @@ def _tokenizer(config: PretrainConfig):
     path = config.work_dir / f"tokenizer-{config.shape.vocab_size}"
     if (path / "tokenizer.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
-    documents = package_corpus.read_documents(config.corpus_path, "train")
+    documents = read_documents(config.corpus_path, "train")
     tokenizer = train_tokenizer(
         _limited_texts(documents, config.tokenizer_bytes), config.shape.vocab_size, config.train.seq_len
     )
@@ -207,45 +166,15 @@ def _token_streams(config: PretrainConfig, tokenizer) -> tuple[dict[str, "torch.
     if path.is_file() and counts_path.is_file():
         return load_file(str(path)), json.loads(counts_path.read_text(encoding="utf-8"))
     streams, counts = {}, {}
-    for split in package_corpus.SPLITS:
+    for split in SPLITS:
         streams[split], counts[split] = encode_split(
-            tokenizer, package_corpus.read_documents(config.corpus_path, split)
+            tokenizer, read_documents(config.corpus_path, split)
         )
     tmp = path.with_suffix(".tmp")
     save_file(streams, str(tmp))
     tmp.replace(path)
     atomic_write_text(counts_path, json.dumps(counts, indent=1, sort_keys=True))
     return streams, counts
-
-
-def build_model(shape: ModelShape, tokenizer, max_positions: int, seed: int):
-    """A freshly initialised Qwen3 causal LM; attention and MLP output projections start at zero."""
-    import torch
-    from transformers import AutoModelForCausalLM, Qwen3Config
-
-    model_config = Qwen3Config(
-        vocab_size=len(tokenizer),
-        hidden_size=shape.hidden,
-        intermediate_size=shape.intermediate_size,
-        num_hidden_layers=shape.layers,
-        num_attention_heads=shape.heads,
-        num_key_value_heads=shape.kv_heads or shape.heads,
-        head_dim=shape.hidden // shape.heads,
-        max_position_embeddings=max_positions,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.eos_token_id,
-        use_cache=True,
-    )
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(model_config, attn_implementation="sdpa")
-    with torch.no_grad():
-        for layer in model.model.layers:
-            layer.self_attn.o_proj.weight.zero_()
-            layer.mlp.down_proj.weight.zero_()
-    return model
 
 
 def _hardware(device: str) -> dict[str, object]:
@@ -274,17 +203,21 @@ def _bits_per_byte(loss: float | None, counts: dict[str, dict[str, int]]) -> flo
 def model_card(
     config: PretrainConfig, result: TrainResult, params: int, manifest: dict, counts: dict, val_loss: float
 ) -> dict:
-    """The ``aigen-model.json`` card; ``val_loss`` is over every held-out validation token."""
+    """The ``aigen-model.json`` card; ``val_loss`` is over every held-out validation token.
+
+    It names no path of this machine: the command line has placeholders, extra dirs their names.
+    """
     return {
         "kind": "base",
-        "architecture": "Qwen3ForCausalLM",
+        "architecture": ARCHITECTURE,
         "command_line": config.command_line,
         "seed": config.train.seed,
         "shape": asdict(config.shape) | {"intermediate": config.shape.intermediate_size},
         "parameters": params,
         "weights_dtype": config.save_dtype,
-        "training": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config.train).items()},
-        "corpus": {"recipe": manifest["recipe"], "documents_bytes": manifest["stats"], "tokens": counts},
+        "training": {k: v for k, v in asdict(config.train).items() if k != "checkpoint_dir"},
+        "corpus": {"recipe": manifest["recipe"] | {"extra_dirs": [Path(d).name for d in config.recipe.extra_dirs]},
+                   "documents_bytes": manifest["stats"], "tokens": counts},
         "licences": manifest["licences"],
         "result": result_to_dict(result),
         "validation": {
@@ -316,7 +249,7 @@ it on a site's own pages; on its own it only writes plausible-looking, unreliabl
   on {card['hardware']['device']} ({card['hardware']['torch_threads']} threads).
 - Validation (held-out documents): loss {val['loss']:.4f}, perplexity {val['perplexity']:.2f},
   {val['bits_per_byte']:.3f} bits per byte.
-- Seed {card['seed']}. Command line:
+- Seed {card['seed']}. Command line (paths as placeholders):
 
 ```
 {card['command_line']}
@@ -330,13 +263,13 @@ Licences: {card['licences']} The weights are a statistical summary of that text.
 def _corpus_manifest(config: PretrainConfig) -> dict:
     """The manifest of the run's corpus, building it first when the work dir has none."""
     if config.corpus_dir is not None:
-        return package_corpus.read_manifest(config.corpus_dir)
-    if not (config.corpus_path / package_corpus.MANIFEST).is_file():
-        return package_corpus.build_corpus(config.corpus_path, config.recipe)
-    manifest = package_corpus.read_manifest(config.corpus_path)
+        return read_manifest(config.corpus_dir, PACKAGES)
+    if not (config.corpus_path / MANIFEST).is_file():
+        return build_package_corpus(config.corpus_path, config.recipe)
+    manifest = read_manifest(config.corpus_path, PACKAGES)
     if manifest["recipe"] != json.loads(json.dumps(asdict(config.recipe))):
         raise PretrainError(
-            f"{config.corpus_path / package_corpus.MANIFEST}: the corpus there was built with other corpus "
+            f"{config.corpus_path / MANIFEST}: the corpus there was built with other corpus "
             "flags; use another --work-dir, delete that corpus, or pass it as --corpus to reuse it"
         )
     return manifest
@@ -370,112 +303,3 @@ def pretrain(config: PretrainConfig) -> dict:
     save_model_dir(model, tokenizer, config.out, card)
     atomic_write_text(config.out / "README.md", readme(card))
     return card
-
-
-def add_arguments(parser: argparse.ArgumentParser, command: str = "pretrain") -> None:
-    """Register the ``pretrain`` flags on an argparse (sub)parser."""
-    parser.add_argument("--out", type=Path, required=True, help="model dir to write")
-    parser.add_argument("--work-dir", type=Path, help="corpus, tokenizer and checkpoints (default: OUT.work)")
-    parser.add_argument("--corpus", type=Path, help="an existing corpus dir to use (default: WORK/corpus)")
-    package_corpus.add_arguments(parser)
-    parser.add_argument("--tokenizer-bytes", type=int, default=20_000_000, help="text used to train the tokenizer")
-    parser.add_argument("--vocab-size", type=int, default=8192)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--kv-heads", type=int)
-    parser.add_argument("--intermediate", type=int, help="MLP width (default: 8/3 × hidden)")
-    parser.add_argument("--seq-len", type=int, default=256)
-    parser.add_argument("--batch-tokens", type=int, default=8192)
-    parser.add_argument("--micro-batch-tokens", type=int)
-    parser.add_argument("--max-minutes", type=float)
-    parser.add_argument("--max-tokens", type=int, help="stop after this many training tokens")
-    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
-    parser.add_argument("--muon-lr", type=float, default=0.02)
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="muon")
-    parser.add_argument("--schedule", choices=SCHEDULES, default="wsd")
-    parser.add_argument("--warmup-steps", type=int, default=50)
-    parser.add_argument("--eval-every", type=int, default=100)
-    parser.add_argument("--eval-tokens", type=int, default=32768)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--save-dtype", choices=SAVE_DTYPES, default="float32", help="dtype of the saved weights")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def config_from_args(args: argparse.Namespace, command_line: str) -> PretrainConfig:
-    """A :class:`PretrainConfig` from parsed :func:`add_arguments` flags."""
-    if args.max_minutes is None and args.max_tokens is None:
-        raise PretrainError("pretrain needs --max-minutes or --max-tokens (or both)")
-    if args.max_tokens is not None and args.max_tokens < 1:
-        raise PretrainError("--max-tokens must be >= 1")
-    train_config = TrainConfig(
-        lr=args.lr,
-        muon_lr=args.muon_lr,
-        optimizer=args.optimizer,
-        schedule=args.schedule,
-        warmup_steps=args.warmup_steps,
-        batch_tokens=args.batch_tokens,
-        micro_batch_tokens=args.micro_batch_tokens,
-        seq_len=args.seq_len,
-        max_minutes=args.max_minutes,
-        max_steps=None if args.max_tokens is None else -(-args.max_tokens // args.batch_tokens),
-        eval_every=args.eval_every,
-        eval_tokens=args.eval_tokens,
-        seed=args.seed,
-        device=args.device,
-        compile=args.compile,
-        progress=not args.no_progress,
-    )
-    work_dir = args.work_dir or args.out.with_name(args.out.name + ".work")
-    return PretrainConfig(
-        out=args.out,
-        work_dir=work_dir,
-        corpus_dir=args.corpus,
-        recipe=package_corpus.recipe_from_args(args),
-        shape=ModelShape(
-            layers=args.layers,
-            hidden=args.hidden,
-            heads=args.heads,
-            kv_heads=args.kv_heads,
-            intermediate=args.intermediate,
-            vocab_size=args.vocab_size,
-        ),
-        train=train_config,
-        tokenizer_bytes=args.tokenizer_bytes,
-        threads=args.threads,
-        save_dtype=args.save_dtype,
-        command_line=command_line,
-    )
-
-
-def run(args: argparse.Namespace, command_line: str | None = None) -> int:
-    """Run the subcommand; ``AigenError`` becomes a one-line message and exit status 2."""
-    command = command_line or shlex.join(["mkdocs-aigen", "pretrain", *sys.argv[2:]])
-    try:
-        card = pretrain(config_from_args(args, command))
-    except AigenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    val = card["validation"]
-    print(
-        f"wrote {args.out}: {card['result']['tokens_seen']:,} tokens, "
-        f"validation loss {val['loss']:.4f} (perplexity {val['perplexity']:.2f})"
-    )
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mkdocs_aigen.ml.pretrain [flags]``."""
-    parser = argparse.ArgumentParser(
-        prog="mkdocs-aigen pretrain", description="Pretrain the base model on installed packages' documentation."
-    )
-    add_arguments(parser)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    return run(parser.parse_args(argv), shlex.join(["mkdocs-aigen", "pretrain", *argv]))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

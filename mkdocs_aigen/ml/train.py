@@ -23,10 +23,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from mkdocs_aigen.ml.checkpoint import (
+    load_causal_lm,
+    read_model_card,
+    save_model_dir,
+    weights_digest,
+)
+from mkdocs_aigen.ml.corpus import (
+    SITE,
+    CorpusError,
+    Example,
+    read_examples,
+    read_manifest,
+)
+from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError, TrainResult
 from mkdocs_aigen.safeio import atomic_write_text
-from mkdocs_aigen.ml.checkpoint import load_causal_lm, read_model_card, save_model_dir, weights_digest
-from mkdocs_aigen.ml.corpus import STATS, Example, SiteCorpusError, read_examples, read_stats
-from mkdocs_aigen.ml.loop import TrainConfig, TrainingError, TrainResult
 
 if TYPE_CHECKING:
     import torch
@@ -71,7 +82,6 @@ class FineTuneSettings:
     patience: int | None = 3
     seed: int = 0
     device: str = "auto"
-    progress: bool = True
     digest_memo: Path | None = None  # weights_digest's memo file, so unchanged weights are not re-hashed
 
     @property
@@ -98,10 +108,7 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
     """
     started = time.monotonic()
     base_dir, out_dir = Path(settings.base_dir), Path(settings.out_dir)
-    corpus_digest = read_stats(corpus_dir).get("digest")
-    if not corpus_digest:
-        raise SiteCorpusError(f"{Path(corpus_dir) / STATS}: no corpus here; "
-                              f"run 'mkdocs-aigen corpus'")
+    corpus_digest = read_manifest(corpus_dir, SITE)["digest"]
     base_digest = weights_digest(base_dir, memo_file=settings.digest_memo)
     if reuse:
         card = read_model_card(out_dir) if any(out_dir.glob("*.safetensors")) else {}
@@ -117,9 +124,9 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
     train_examples = read_examples(corpus_dir, "train")
     val_examples = read_examples(corpus_dir, "validation")
     if not train_examples or not val_examples:
-        raise SiteCorpusError(f"{corpus_dir}: the corpus needs documents in both splits (it has "
-                              f"{len(train_examples)} train and {len(val_examples)} validation examples); "
-                              f"add pages to the site or corpus_extra")
+        raise CorpusError(f"{corpus_dir}: the corpus needs documents in both splits (it has "
+                          f"{len(train_examples)} train and {len(val_examples)} validation examples); "
+                          f"add pages to the site or corpus_extra")
     model, tokenizer = load_causal_lm(base_dir, device="cpu")
     saved_dtype = model.dtype
     model.float()
@@ -163,7 +170,7 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
         "resumed_from_step": result.resumed_from_step,
         "metrics": {"before": before, "after": after},
         "seed": settings.seed,
-        "train_config": {k: v for k, v in asdict(config).items() if k not in ("checkpoint_dir", "progress")},
+        "train_config": {k: v for k, v in asdict(config).items() if k != "checkpoint_dir"},
         "train_seconds": round(result.wall_seconds, 2),
         "wall_seconds": round(time.monotonic() - started, 2),
         "hardware": hardware(result),
@@ -177,8 +184,8 @@ def train_config(settings: FineTuneSettings, train_tokens: int, val_tokens: int,
     """The loop's settings for a corpus of this size (windows no longer than either split)."""
     seq_len = min(settings.seq_len, train_tokens - 1, val_tokens - 1, max_positions or settings.seq_len)
     if seq_len < MIN_SEQ_LEN:
-        raise SiteCorpusError(f"the corpus is too small to train on ({train_tokens} train and {val_tokens} "
-                              f"validation tokens); add pages to the site or corpus_extra")
+        raise CorpusError(f"the corpus is too small to train on ({train_tokens} train and {val_tokens} "
+                          f"validation tokens); add pages to the site or corpus_extra")
     windows = (train_tokens - 1) // seq_len
     sequences = max(1, min(settings.batch_tokens // seq_len, windows))
     steps_per_epoch = math.ceil(windows / sequences)
@@ -192,7 +199,7 @@ def train_config(settings: FineTuneSettings, train_tokens: int, val_tokens: int,
         seq_len=seq_len, batch_tokens=sequences * seq_len, max_steps=max_steps, max_minutes=settings.max_minutes,
         eval_every=eval_every, eval_tokens=max(val_tokens, seq_len), patience=settings.patience, keep_best=True,
         checkpoint_every=settings.checkpoint_every or max(eval_every, 20), checkpoint_dir=settings.checkpoint_dir,
-        seed=settings.seed, device=settings.device, progress=settings.progress,
+        seed=settings.seed, device=settings.device,
     )
 
 

@@ -10,18 +10,18 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 
-from mkdocs_aigen.config import AigenConfig
-from mkdocs_aigen.errors import AigenError
-from mkdocs_aigen.markers import remove_markers
-from mkdocs_aigen.project import Project, RenderedStub
-from mkdocs_aigen.settings import Settings
 from mkdocs_aigen.authoring.status import APPROVED, AUTHORED, PLACEHOLDER
 from mkdocs_aigen.authoring.store import ReviewStore
+from mkdocs_aigen.config import AigenConfig
+from mkdocs_aigen.drafting.stubs import load_stub
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.log import log
+from mkdocs_aigen.markers import remove_markers
 from mkdocs_aigen.plugin.render import banner, mark_drafts
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
+from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.safeio import atomic_write_text
-from mkdocs_aigen.drafting.stubs import load_stub
-from mkdocs_aigen.log import log
+from mkdocs_aigen.settings import Settings
 
 CSS_URI = "assets/aigen/aigen.css"
 STATUS = "aigen-draft"

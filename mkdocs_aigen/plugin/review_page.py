@@ -8,7 +8,13 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify as toc_slugify
 
-from mkdocs_aigen.authoring.status import DRAFTED, EDITED, STUB, PageReview, status_report
+from mkdocs_aigen.authoring.status import (
+    DRAFTED,
+    EDITED,
+    STUB,
+    PageReview,
+    status_report,
+)
 from mkdocs_aigen.safeio import atomic_write_text
 
 REVIEW_PAGE = "aigen/review.md"

@@ -1,13 +1,21 @@
-"""A tiny, locally built causal LM for tests and the demo (never a download)."""
+"""A tiny, locally built causal LM for the tests and the benchmarks' quick size (never a download).
+
+Built with the pretraining model builder (:mod:`mkdocs_aigen.ml.model`), so it is a Qwen3 like the
+shipped base, only small enough to build in seconds.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 from mkdocs_aigen.ml.checkpoint import save_model_dir
-from mkdocs_aigen.ml.pretrain import EOS, train_tokenizer
+from mkdocs_aigen.ml.model import ARCHITECTURE, ModelShape, build_model, train_tokenizer
+
+TINY_SHAPE = ModelShape(layers=2, hidden=64, heads=4, intermediate=192, vocab_size=512)
+MAX_POSITIONS = 1024
 
 
 SAMPLE_TEXTS = (
@@ -172,49 +180,29 @@ def build_tiny_model(
     out_dir: str | os.PathLike,
     texts: Iterable[str] | None = None,
     *,
-    vocab_size: int = 512,
-    hidden_size: int = 64,
-    layers: int = 2,
-    heads: int = 4,
+    shape: ModelShape = TINY_SHAPE,
     seed: int = 0,
     fit_steps: int = 60,
 ) -> Path:
-    """Build a tiny Llama-style model + BPE tokenizer from ``texts`` and save it to ``out_dir``.
+    """Build a tiny model + BPE tokenizer from ``texts`` and save it to ``out_dir``.
 
     ``texts`` defaults to :data:`SAMPLE_TEXTS`. Weights are initialised from ``seed`` and then
-    fitted for ``fit_steps`` steps on the texts (0: leave them random).
+    fitted for ``fit_steps`` steps on the texts (0: leave them as initialised).
     """
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     texts = list(SAMPLE_TEXTS if texts is None else texts)
-    tokenizer = train_tokenizer(texts, vocab_size, max_length=1024)
-    special_id = tokenizer.convert_tokens_to_ids(EOS)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 3,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
-        bos_token_id=special_id,
-        eos_token_id=special_id,
-        pad_token_id=special_id,
-    )
+    tokenizer = train_tokenizer(texts, shape.vocab_size, max_length=MAX_POSITIONS)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
+        model = build_model(shape, tokenizer, MAX_POSITIONS, seed, zero_init_outputs=False)
         if fit_steps:
             _fit(model, tokenizer, texts, fit_steps)
     card = {
         "kind": "tiny-test-model",
+        "architecture": ARCHITECTURE,
         "seed": seed,
+        "shape": asdict(shape),
         "vocab_size": len(tokenizer),
-        "hidden_size": hidden_size,
-        "layers": layers,
-        "heads": heads,
         "fit_steps": fit_steps,
     }
     return save_model_dir(model, tokenizer, out_dir, card)
