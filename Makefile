@@ -7,7 +7,7 @@ SITE := example_site
 # torch's CPU build first (Linux): an unpinned torch would pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install test demo bench clean published-drafts
+.PHONY: install test test-unit test-slow demo bench clean published-drafts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,12 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m unit tests
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests
 
 demo: $(STAMP)
 	$(BIN)/mkdocs-aigen train -f $(SITE)/mkdocs.yml --max-minutes 3 --reuse

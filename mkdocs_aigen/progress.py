@@ -60,7 +60,7 @@ class Progress:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         self.bar.set_postfix({"tok/s": f"{tokens / elapsed:.0f}", **fields}, refresh=False)
         self.bar.update(done - self.bar.n)
-        if done >= self.bar.total:
+        if self.bar.total is not None and done >= self.bar.total:
             self.bar.refresh()  # the last state, whatever tqdm's redraw interval
 
     def close(self) -> None:

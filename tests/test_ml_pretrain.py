@@ -17,7 +17,8 @@ torch = pytest.importorskip("torch")
 
 from mkdocs_aigen import progress  # noqa: E402
 from mkdocs_aigen.cli import main as cli_main  # noqa: E402
-from mkdocs_aigen.cli import pretrain as pretrain_cli  # noqa: E402
+from mkdocs_aigen.cli import pretrain as pretrain_cli
+from mkdocs_aigen.cli import shared_flags  # noqa: E402
 from mkdocs_aigen.ml import loop  # noqa: E402
 from mkdocs_aigen.ml import package_corpus as pc  # noqa: E402
 from mkdocs_aigen.ml import pretrain as pt  # noqa: E402
@@ -315,8 +316,8 @@ def test_pretrained_dir_reloads_offline_and_matches_its_card(pretrained):
 
 
 def test_card_command_is_canonical(tmp_path):
-    parser = argparse.ArgumentParser()
-    pretrain_cli.add_arguments(parser, "pretrain")
+    parser = argparse.ArgumentParser(parents=[shared_flags()])
+    pretrain_cli.add_arguments(parser)
     spelled = parser.parse_args(["--out", str(tmp_path / "m"), *PRETRAIN_FLAGS, "--seed", "0"])
     reordered = parser.parse_args([
         "--warmup-steps", "3", "--eval-tokens", "512", "--eval-every", "10", "--max-tokens=10240", "--batch-tokens",

@@ -19,8 +19,7 @@ from mkdocs_aigen.ml.pretrain import SAVE_DTYPES, PretrainConfig, PretrainError
 NAME = "pretrain"
 HELP = "train a base model from scratch on offline text"
 EXAMPLE = """example (a small base in 10 minutes of CPU time):
-  mkdocs-aigen pretrain --out base --max-minutes 10 --max-bytes 20000000 --vocab-size 4096 --layers 4 \\
-      --hidden 192 --heads 6 --device cpu
+  mkdocs-aigen pretrain --out base --max-minutes 10 --max-bytes 20000000 --vocab-size 4096 --layers 4 --hidden 192 --heads 6 --device cpu
 
 Re-running the same command resumes from the checkpoints in OUT.work. The recipes of the shipped
 base are in mkdocs_aigen/ml/pretrain.py."""
@@ -42,25 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-site-packages", action="store_true", help="leave installed packages out")
     parser.add_argument("--tokenizer-bytes", type=int, default=PretrainConfig.tokenizer_bytes,
                         help="text used to train the tokenizer")
-    parser.add_argument("--vocab-size", type=int, default=ModelShape.vocab_size)
-    parser.add_argument("--layers", type=int, default=ModelShape.layers)
-    parser.add_argument("--hidden", type=int, default=ModelShape.hidden)
-    parser.add_argument("--heads", type=int, default=ModelShape.heads)
-    parser.add_argument("--kv-heads", type=int)
+    parser.add_argument("--vocab-size", type=int, default=ModelShape.vocab_size, help="tokenizer vocabulary size")
+    parser.add_argument("--layers", type=int, default=ModelShape.layers, help="transformer layers")
+    parser.add_argument("--hidden", type=int, default=ModelShape.hidden, help="hidden size")
+    parser.add_argument("--heads", type=int, default=ModelShape.heads, help="attention heads")
+    parser.add_argument("--kv-heads", type=int, help="key/value heads (default: as many as --heads)")
     parser.add_argument("--intermediate", type=int, help="MLP width (default: 8/3 × hidden)")
-    parser.add_argument("--seq-len", type=int, default=TrainConfig.seq_len)
-    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
-    parser.add_argument("--micro-batch-tokens", type=int)
-    parser.add_argument("--max-minutes", type=float)
+    parser.add_argument("--seq-len", type=int, default=TrainConfig.seq_len, help="tokens per training window")
+    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens, help="tokens per optimiser step")
+    parser.add_argument("--micro-batch-tokens", type=int, help="tokens per forward pass (gradient accumulation below --batch-tokens)")
+    parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
     parser.add_argument("--max-tokens", type=int, help="stop after this many training tokens")
     parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="AdamW learning rate")
-    parser.add_argument("--muon-lr", type=float, default=TrainConfig.muon_lr)
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer)
-    parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule)
-    parser.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps)
-    parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every)
-    parser.add_argument("--eval-tokens", type=int, default=TrainConfig.eval_tokens)
-    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument("--muon-lr", type=float, default=TrainConfig.muon_lr, help="Muon learning rate (matrices)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer, help="optimizer of the weight matrices")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule, help="learning-rate schedule")
+    parser.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps, help="steps of linear warm-up")
+    parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every, help="steps between validation runs")
+    parser.add_argument("--eval-tokens", type=int, default=TrainConfig.eval_tokens, help="validation tokens per run")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed: the same seed gives the same model")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--save-dtype", choices=SAVE_DTYPES, default="float32", help="dtype of the saved weights")
