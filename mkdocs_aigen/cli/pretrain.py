@@ -19,7 +19,7 @@ from mkdocs_aigen.ml.pretrain import SAVE_DTYPES, PretrainConfig, PretrainError
 NAME = "pretrain"
 HELP = "train a base model from scratch on offline text"
 EXAMPLE = """example (a small base in 10 minutes of CPU time):
-  mkdocs-aigen pretrain --out base --max-minutes 10 --max-bytes 20000000 --vocab-size 4096 --layers 4 --hidden 192 --heads 6 --device cpu
+  mkdocs-aigen pretrain --out base --max-minutes 10 --vocab-size 4096 --layers 4 --hidden 192 --heads 6
 
 Re-running the same command resumes from the checkpoints in OUT.work. The recipes of the shipped
 base are in mkdocs_aigen/ml/pretrain.py."""
@@ -49,12 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--intermediate", type=int, help="MLP width (default: 8/3 × hidden)")
     parser.add_argument("--seq-len", type=int, default=TrainConfig.seq_len, help="tokens per training window")
     parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens, help="tokens per optimiser step")
-    parser.add_argument("--micro-batch-tokens", type=int, help="tokens per forward pass (gradient accumulation below --batch-tokens)")
+    parser.add_argument("--micro-batch-tokens", type=int,
+                        help="tokens per forward pass (gradient accumulation below --batch-tokens)")
     parser.add_argument("--max-minutes", type=float, help="stop after this much training time")
     parser.add_argument("--max-tokens", type=int, help="stop after this many training tokens")
     parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="AdamW learning rate")
     parser.add_argument("--muon-lr", type=float, default=TrainConfig.muon_lr, help="Muon learning rate (matrices)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer, help="optimizer of the weight matrices")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=TrainConfig.optimizer,
+                        help="optimizer of the weight matrices")
     parser.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule, help="learning-rate schedule")
     parser.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps, help="steps of linear warm-up")
     parser.add_argument("--eval-every", type=int, default=TrainConfig.eval_every, help="steps between validation runs")
