@@ -40,9 +40,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def transformers_serve(model_dir: Path, log: Path, *, deadline: float = START_DEADLINE_S) -> Iterator[str]:
+def transformers_serve(model_dir: Path, log: Path, *,
+                       deadline: float = START_DEADLINE_S) -> Iterator[tuple[str, subprocess.Popen]]:
     """``transformers serve`` of the local ``model_dir`` (its id: the path as given) on a free loopback
-    port, offline; yields the API root ``http://127.0.0.1:PORT/v1``; kills its process group after."""
+    port, offline; yields the API root ``http://127.0.0.1:PORT/v1`` and the process (the leader of its
+    own process group), which is killed after."""
     program = Path(sys.executable).with_name("transformers")
     command = [str(program) if program.exists() else shutil.which("transformers") or "transformers", "serve",
                str(model_dir), "--host", "127.0.0.1", "--port", str(free_port()), "--device", "cpu"]
@@ -53,7 +55,7 @@ def transformers_serve(model_dir: Path, log: Path, *, deadline: float = START_DE
     try:
         url = f"http://127.0.0.1:{command[command.index('--port') + 1]}/v1"
         _wait_until_listed(url, process, log, time.monotonic() + deadline)
-        yield url
+        yield url, process
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -113,7 +115,7 @@ def run(ctx: Context) -> Result:
     local = TransformersGenerator(ctx.model_dir, settings, device="cpu")
     scratch = ctx.scratch("b8")
     served_dir = sampling_copy(ctx.model_dir, scratch / "model")
-    with transformers_serve(served_dir, scratch / "serve.log") as url:
+    with transformers_serve(served_dir, scratch / "serve.log") as (url, _):
         servers = {n: ServerGenerator(ServerSettings(url, str(served_dir), concurrency=n), settings)
                    for n in CONCURRENCY}
         samples = alternate({"served": lambda: drafted(servers[4], prompts), "in_process": lambda: drafted(local, prompts),

@@ -186,11 +186,13 @@ class ServerGenerator:
             raise self._error(f"no answer within request_timeout ({self.server.request_timeout:g} s), "
                               f"{retries}") from None
         except openai.APIConnectionError as error:
-            raise self._error(f"cannot connect ({_one_line(error.__cause__ or error)}), {retries}; "
+            raise self._error(f"connection failed ({_one_line(error.__cause__ or error)}), {retries}; "
                               f"is the server running?") from None
         except openai.APIStatusError as error:
+            body = error.body if isinstance(error.body, dict) else {}
+            detail = body.get("message") or body.get("detail") or error.message
             again = f", {retries}" if error.status_code == 429 or error.status_code >= 500 else ""
-            raise self._error(f"answered HTTP {error.status_code} ({_one_line(error.message)}){again}") from None
+            raise self._error(f"answered HTTP {error.status_code} ({_one_line(detail)}){again}") from None
         except (openai.OpenAIError, ValueError) as error:  # e.g. a body that is not JSON
             raise self._error(f"answered garbage ({_one_line(error)})") from None
 
