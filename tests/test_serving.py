@@ -20,7 +20,13 @@ from test_build import REPO, snapshot
 
 from benchmarks.b8_serving import free_port, transformers_serve
 from conftest import write_site
+from fakes import FakeBackend
 from fault_proxy import FAULTS, FaultProxy
+from mkdocs_aigen.checks.verdicts import CodeChecker
+from mkdocs_aigen.drafting.cache import DraftCache
+from mkdocs_aigen.drafting.engine import Drafter, DraftSettings, SectionJob
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.errors import SettingsError
 from mkdocs_aigen.ml.backends.openai import ServerError, ServerGenerator, ServerSettings, stop_sequences
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
@@ -107,6 +113,27 @@ def test_loopback_needs_no_permission_and_an_unpinned_model_warns_once(tmp_path,
 def test_server_options_are_checked_in_one_line(tmp_path, options, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.load({"backend": "openai", **options}, tmp_path, tmp_path / "docs")
+
+
+@pytest.mark.unit
+def test_the_engine_caches_each_chunk_as_it_is_drafted(tmp_path):
+    answered = []
+
+    def answer(request):
+        if len(answered) == 2:  # the second chunk fails
+            raise ServerError("backend openai at http://127.0.0.1:1/v1: connection failed")
+        answered.append(request)
+        return f"A readable paragraph about part {len(answered)} of the topic."
+
+    backend = FakeBackend(answer)
+    backend.chunk_size = 2
+    kind = KindLibrary().get("explanation")
+    jobs = [SectionJob(f"p{n}.md", StubSpec(f"Topic {n}", code="none"), kind, "Background") for n in range(3)]
+    drafter = Drafter(DraftCache(tmp_path), DraftSettings(), backend, CodeChecker("off", None))
+    with pytest.raises(ServerError):
+        drafter.generate(jobs)
+    found, misses = drafter.lookup(jobs)
+    assert list(found) == jobs[:2] and misses == jobs[2:]
 
 
 def test_drafts_through_the_server_are_marked_cached_and_warm_builds_ask_nothing(tmp_path, proxy):
