@@ -12,6 +12,7 @@ from mkdocs.config import config_options as opt
 from mkdocs_aigen.checks.code import VERIFY_MODES
 from mkdocs_aigen.drafting.engine import GENERATE_MODES, DraftSettings
 from mkdocs_aigen.ml.backends import BACKENDS, BATCH_SIZE, DEVICES, QUANTIZE_MODES
+from mkdocs_aigen.ml.backends.openai import SERVER_APIS, ServerSettings
 from mkdocs_aigen.ml.decoding import DecodingSettings
 
 
@@ -29,7 +30,40 @@ class AigenConfig(base.Config):
     """Turn the plugin off without removing it (e.g. ``enabled: !ENV [AIGEN, true]``)."""
 
     backend = opt.Choice(tuple(BACKENDS), default="local")
-    """Where drafts come from: ``local`` runs the model in-process with transformers."""
+    """Where drafts come from: ``local`` runs the model in-process with transformers; ``openai`` asks an
+    OpenAI-compatible server (vLLM, ``transformers serve``, llama.cpp, Ollama) at ``base_url``."""
+
+    base_url = opt.Optional(opt.Type(str))
+    """``backend: openai``: the server's API root, e.g. ``http://127.0.0.1:8000/v1``. Drafting sends the
+    pages' text there: an address that is not this machine needs ``allow_remote: true``."""
+
+    allow_remote = opt.Type(bool, default=ServerSettings.allow_remote)
+    """``backend: openai``: allow a ``base_url`` that is not a loopback address."""
+
+    served_model = opt.Optional(opt.Type(str))
+    """``backend: openai``: the model id the server lists at ``GET /v1/models``; part of the cache key."""
+
+    model_revision = opt.Optional(opt.Type(str))
+    """``backend: openai``: the served weights' digest or tag, part of the cache key. Without it a
+    warning says drafts are not reproducible (the server's model may change under the same name)."""
+
+    api = opt.Choice(SERVER_APIS, default=ServerSettings.api)
+    """``backend: openai``: ``completions`` sends the Markdown prompt as it is; ``chat`` sends it as a
+    user message, for chat-only servers."""
+
+    concurrency = opt.Type(int, default=ServerSettings.concurrency)
+    """``backend: openai``: requests in flight at once."""
+
+    request_timeout = opt.Type((int, float), default=ServerSettings.request_timeout)
+    """``backend: openai``: seconds to wait for one answer before retrying."""
+
+    request_retries = opt.Type(int, default=ServerSettings.request_retries)
+    """``backend: openai``: retries of a request after a connection error, a timeout, HTTP 429 or 5xx,
+    with exponential backoff and jitter."""
+
+    api_key_env = opt.Optional(opt.Type(str))
+    """``backend: openai``: the environment variable holding the server's API key (the key itself never
+    goes in mkdocs.yml, logs, the cache or the report)."""
 
     model = opt.Optional(opt.Type(str))
     """Local Hugging Face causal-LM directory (safetensors). Default: ``.aigen/model`` when it exists

@@ -40,7 +40,8 @@ def progress_bar(label: str, total: int, unit: str = "section") -> Iterator["Pro
 
 
 class Progress:
-    """``update(done, tokens)`` moves the bar to ``done`` items and shows tokens/s."""
+    """``update(done, tokens, **fields)`` moves the bar to ``done`` items and shows tokens/s and the
+    ``fields`` (e.g. ``in_flight`` requests)."""
 
     def __init__(self, label: str, total: int, unit: str = "section") -> None:
         self.started = time.monotonic()
@@ -51,8 +52,8 @@ class Progress:
             self.bar = tqdm(total=total, desc=f"aigen: {label}", unit=unit, file=sys.stderr, leave=False,
                             dynamic_ncols=True)
 
-    def __call__(self, done: int, tokens: int) -> None:
-        self.update(done, tokens)
+    def __call__(self, done: int, tokens: int, **fields: object) -> None:
+        self.update(done, tokens, **fields)
 
     def update(self, done: int, tokens: int, **fields: object) -> None:
         if self.bar is None:

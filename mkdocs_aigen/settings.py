@@ -13,7 +13,9 @@ from typing import Mapping
 
 from mkdocs_aigen.drafting.engine import DraftSettings
 from mkdocs_aigen.errors import SettingsError
+from mkdocs_aigen.log import log
 from mkdocs_aigen.ml.backends import BackendSettings
+from mkdocs_aigen.ml.backends.openai import ServerSettings
 from mkdocs_aigen.ml.decoding import DecodingSettings
 
 PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"
@@ -39,6 +41,7 @@ class Settings:
     quantize: str | None
     corpus_extra: tuple[Path, ...] = ()
     draft: DraftSettings = field(default_factory=DraftSettings)
+    server: ServerSettings | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -64,12 +67,16 @@ class Settings:
                 publish_unreviewed=options["publish_unreviewed"], fail_on_unreviewed=options["fail_on_unreviewed"],
                 backend=options["backend"], batch_size=options["batch_size"], device=options["device"],
                 quantize=options["quantize"], corpus_extra=tuple(path(p) for p in options["corpus_extra"]),
-                draft=draft,
+                draft=draft, server=_server(options),
             )
             settings.backend_settings()  # checks batch_size, device and quantize together
         except ValueError as error:
             raise SettingsError(f"{source}: plugins.aigen.{error}") from None
         settings._check_paths(source)
+        if settings.server and not settings.server.model_revision and settings.generate == "auto":
+            log.warning(f"{source}: plugins.aigen.model_revision is not set: drafts from {settings.server.base_url} "
+                        f"are not reproducible, as the server may change the weights behind "
+                        f"{settings.server.served_model}; set it to their digest or tag")
         return settings
 
     @classmethod
@@ -105,4 +112,13 @@ class Settings:
     def backend_settings(self) -> BackendSettings:
         return BackendSettings(model_dir=self.model_dir(), decoding=self.draft.decoding, batch_size=self.batch_size,
                                device=self.device, quantize=self.quantize,
-                               digest_memo=self.work_dir / "weights-digest.json")
+                               digest_memo=self.work_dir / "weights-digest.json", server=self.server)
+
+
+def _server(options: Mapping) -> ServerSettings | None:
+    """The server options of ``backend: openai`` (validated there), else None."""
+    if options["backend"] != "openai":
+        return None
+    return ServerSettings(**{name: options[name] for name in (
+        "base_url", "served_model", "api", "concurrency", "request_timeout", "request_retries", "api_key_env",
+        "model_revision", "allow_remote")})

@@ -21,6 +21,8 @@ class ScriptedGenerator:
 class FakeBackend:
     """A :class:`mkdocs_aigen.ml.backends.Backend` answering from a script."""
 
+    chunk_size = 32
+
     def __init__(self, script, digest="sha256:fake"):
         self.generator = ScriptedGenerator(script)
         self.digest = digest

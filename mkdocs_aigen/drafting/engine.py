@@ -114,14 +114,33 @@ class Drafter:
         return found, misses
 
     def generate(self, jobs: Sequence[SectionJob]) -> dict[SectionJob, SectionDraft]:
-        """Draft ``jobs`` with the backend, batched across pages, and store them in the cache."""
+        """Draft ``jobs`` with the backend, batched across pages, and store them in the cache.
+
+        Jobs go in chunks of the backend's ``chunk_size``, each cached once drafted: a generator that
+        fails (a server going down) loses at most the chunk it was drafting.
+        """
         if not jobs:
             return {}
         started = time.monotonic()
         generator = self._generator
         self.timings["model_load"] = time.monotonic() - started
+        identity = self.backend.identity()
+        drafts: dict[SectionJob, SectionDraft] = {}
+        size = self.backend.chunk_size
+        for start in range(0, len(jobs), size):
+            for draft in self._draft_chunk(generator, list(jobs[start : start + size])):
+                if self.cache:
+                    self.cache.put(self.key(draft.job, identity), {
+                        "page": draft.job.page, "section": draft.job.heading, "text": draft.text,
+                        "code": draft.code, "tokens": draft.tokens})
+                drafts[draft.job] = draft
+        self.timings["generate"] = time.monotonic() - started
+        return drafts
+
+    def _draft_chunk(self, generator: Generator, jobs: list[SectionJob]) -> list[SectionDraft]:
+        """Prose for every job, then code samples for the jobs that want one, with re-sampling."""
         prose = self._sample(
-            generator, list(jobs), "prose",
+            generator, jobs, "prose",
             request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading, job.context),
                                                         seed),
             clean=clean_prose, accept=lambda job, text: not is_degenerate(text), retries=self.settings.guard_retries,
@@ -140,8 +159,7 @@ class Drafter:
                 stop_heading_level=None, stop_at_fence=True),
             clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
         )
-        drafts = {}
-        identity = self.backend.identity()
+        drafts = []
         for job in jobs:
             text, _, tokens = prose[job]
             code = []
@@ -150,12 +168,7 @@ class Drafter:
                 tokens += sample_tokens
                 text = f"{text}\n\n```{job.spec.code}\n{sample}\n```"
                 code = [{**asdict(checks[job]), "language": job.spec.code, "attempts": attempts}]
-            draft = SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens)
-            if self.cache:
-                self.cache.put(self.key(job, identity), {"page": job.page, "section": job.heading, "text": draft.text,
-                                               "code": draft.code, "tokens": tokens})
-            drafts[job] = draft
-        self.timings["generate"] = time.monotonic() - started
+            drafts.append(SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens))
         return drafts
 
     def _sample(self, generator: Generator, jobs: list[SectionJob], phase: str, *, request, clean, accept,

@@ -54,8 +54,9 @@ class GenerationResult:
     stopped: str  # "heading" | "fence" | "eos" | "length"
 
 
-ProgressCallback = Callable[[int, int], None]
-"""Called as ``progress(requests_done, tokens_generated_so_far)``."""
+ProgressCallback = Callable[..., None]
+"""Called as ``progress(requests_done, tokens_generated_so_far, **fields)``; a generator may add fields to
+show, such as ``in_flight`` requests."""
 
 
 class Generator(Protocol):

@@ -1,19 +1,22 @@
 """Generation backends: one protocol, chosen by name (the ``backend:`` option).
 
-A backend gives the drafting engine two things: an *identity* (everything besides the request that
-decides its output, for the cache key; cheap to compute, never loads a model) and a *generator*
-(:class:`~mkdocs_aigen.ml.decoding.Generator`, loaded on first use). Nothing above this package
-knows which backend runs.
+A backend gives the drafting engine an *identity* (everything besides the request that decides its
+output, for the cache key; cheap to compute, never loads a model or contacts a server), a *generator*
+(:class:`~mkdocs_aigen.ml.decoding.Generator`, loaded on first use) and a *chunk size* (how many
+sections to draft and cache together). Nothing above this package knows which backend runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from mkdocs_aigen.ml.checkpoint import QUANTIZE_CHOICES as QUANTIZE_MODES
 from mkdocs_aigen.ml.decoding import DecodingSettings, Generator
+
+if TYPE_CHECKING:
+    from mkdocs_aigen.ml.backends.openai import ServerSettings
 
 DEVICES = ("cpu", "cuda")
 BATCH_SIZE = 32
@@ -30,6 +33,7 @@ class BackendSettings:
     device: str | None = None
     quantize: str | None = None
     digest_memo: Path | None = None
+    server: ServerSettings | None = None  # backend: openai
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -45,6 +49,11 @@ class BackendSettings:
 
 class Backend(Protocol):
     """A source of drafts: an identity for the cache key and a lazily loaded generator."""
+
+    @property
+    def chunk_size(self) -> int:
+        """Sections drafted, checked and cached together: enough to keep the generator busy, few enough
+        that a failure loses little drafted text."""
 
     def identity(self) -> dict[str, Any]:
         """What decides the backend's output besides the request; JSON-serialisable, no model load."""
@@ -63,7 +72,15 @@ def _local(settings: BackendSettings) -> Backend:
     return LocalBackend(settings)
 
 
-BACKENDS: dict[str, Callable[[BackendSettings], Backend]] = {"local": _local}
+def _openai(settings: BackendSettings) -> Backend:
+    from mkdocs_aigen.ml.backends.openai import OpenAIBackend
+
+    if settings.server is None:
+        raise ValueError("backend: openai needs base_url and served_model")
+    return OpenAIBackend(settings.server, settings.decoding)
+
+
+BACKENDS: dict[str, Callable[[BackendSettings], Backend]] = {"local": _local, "openai": _openai}
 """Backend factories by the name the ``backend:`` option takes."""
 
 

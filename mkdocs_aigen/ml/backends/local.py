@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs_aigen.ml.backends import BATCH_SIZE, BackendSettings
+from mkdocs_aigen.ml.backends.stopping import close_fences, cut_at_stop
 from mkdocs_aigen.ml.checkpoint import load_causal_lm, weights_digest
 from mkdocs_aigen.ml.decoding import (
     DecodingSettings,
@@ -20,12 +21,7 @@ from mkdocs_aigen.ml.decoding import (
     GenerationResult,
     ProgressCallback,
 )
-from mkdocs_aigen.ml.stops import (
-    close_open_fences,
-    open_fence,
-    truncate_at_closing_fence,
-    truncate_at_heading,
-)
+from mkdocs_aigen.ml.stops import open_fence
 
 # A last line that is only markers may still turn into a heading/fence or not ("##" -> "##x").
 _UNDECIDED_TAIL_RE = re.compile(r"[ \t#`~]*\Z")
@@ -68,7 +64,6 @@ class _Row:
     request: GenerationRequest
     prompt_ids: list[int]
     max_new_tokens: int
-    at_line_start: bool
     fence: str | None  # the fence the prompt ends inside of
     sampler: Any  # torch.Generator seeded with the request's seed
     processors: list[Any]  # transformers logits processors that read the row's tokens, in order
@@ -87,6 +82,10 @@ class LocalBackend:
         s = self.settings
         return {"backend": "local", "weights": weights_digest(s.model_dir, memo_file=s.digest_memo),
                 "quantize": s.quantize}
+
+    @property
+    def chunk_size(self) -> int:
+        return self.settings.batch_size
 
     def describe(self) -> str:
         return str(self.settings.model_dir)
@@ -203,7 +202,6 @@ class TransformersGenerator:
             request=request,
             prompt_ids=prompt_ids,
             max_new_tokens=max_new,
-            at_line_start=request.prompt.endswith("\n") or not request.prompt,
             fence=open_fence(request.prompt),
             sampler=sampler,
             processors=processors,
@@ -285,20 +283,9 @@ class TransformersGenerator:
         ids = row.new_ids[:-1] if hit_eos else row.new_ids
         text = self._decode_new(row, ids)
         checked = text if final else text[: _UNDECIDED_TAIL_RE.search(text).start()]
-        # A prompt ending mid-line continues that line: only later lines can be headings/fences.
-        start = 0 if row.at_line_start else checked.find("\n") + 1
-        if row.at_line_start or start:
-            request = row.request
-            if request.stop_at_fence:
-                cut = truncate_at_closing_fence(checked[start:], row.fence or "```")
-                stopped = "fence"
-            elif request.stop_heading_level is not None:
-                cut = truncate_at_heading(checked[start:], request.stop_heading_level, row.fence)
-                stopped = "heading"
-            else:
-                cut = None
-            if cut is not None:
-                return self._result(text[:start] + cut, row, stopped)
+        stop = cut_at_stop(row.request, checked, row.fence)
+        if stop is not None:
+            return self._result(stop[0], row, stop[1])
         if final:
             return self._result(text, row, "eos" if hit_eos else "length")
         return None
@@ -314,6 +301,4 @@ class TransformersGenerator:
     @staticmethod
     def _result(text: str, row: _Row, stopped: str) -> GenerationResult:
         """Result for a row; outside fence mode an unclosed code fence is closed."""
-        if not row.request.stop_at_fence:
-            text = close_open_fences(text, row.fence)
-        return GenerationResult(text, len(row.new_ids), stopped)
+        return GenerationResult(close_fences(row.request, text, row.fence), len(row.new_ids), stopped)
