@@ -22,6 +22,8 @@ MAX_VALUES = 10_000
 """Values (scalars, lists, mappings) a front-matter may expand to, counting each alias use."""
 MAX_CHARS = {"topic": 500, "kind": 100, "code": 100, "notes": 10_000, "sections": 200}
 MAX_SECTIONS = 50
+MAX_DEPTH = 50
+"""Nesting levels of lists and mappings (deeper nesting makes the YAML scanner slow, then recurse too deep)."""
 QUOTED = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but tab and newline), DEL, C1
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -53,9 +55,10 @@ def split_front_matter(text: str, source: str = "page") -> tuple[dict[str, Any],
     """Return the YAML front-matter of a Markdown file and the offset where its body starts.
 
     A file without front-matter yields ``({}, 0)``. YAML that is invalid, not a mapping, over
-    :data:`MAX_FRONT_MATTER` characters, expanding (through aliases) past :data:`MAX_VALUES`
-    values, or holding a lone surrogate raises :class:`FrontMatterError`. (The safe loader shares
-    an aliased value rather than copying it and merges each key once, so loading stays linear.)
+    :data:`MAX_FRONT_MATTER` characters, nested deeper than :data:`MAX_DEPTH`, expanding (through
+    aliases) past :data:`MAX_VALUES` values, or holding a lone surrogate raises
+    :class:`FrontMatterError`. (The safe loader shares an aliased value rather than copying it
+    and merges each key once, so loading stays linear.)
     """
     block = front_matter(text)
     if block is None:
@@ -65,8 +68,8 @@ def split_front_matter(text: str, source: str = "page") -> tuple[dict[str, Any],
         raise _error(source, "front-matter", f"{len(yaml_text)} characters, over the limit of {MAX_FRONT_MATTER}",
                      "move long text into the page body")
     try:
-        data = yaml.safe_load(yaml_text) or {}
-    except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as error:  # the constructors raise all
+        data = yaml.load(yaml_text, Loader=_ShallowLoader) or {}
+    except (yaml.YAMLError, ValueError, OverflowError) as error:  # the constructors raise all
         problem = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise _error(source, "front-matter", f"invalid YAML ({_clip(problem)})", "fix the YAML") from None
     if not isinstance(data, dict):
@@ -108,6 +111,22 @@ def parse_stub_spec(meta: dict[str, Any], source: str, kinds: Iterable[str]) -> 
         code=code,
         notes=_string(block, "notes", source) or "",
     )
+
+
+class _ShallowLoader(yaml.SafeLoader):
+    """The safe loader, refusing lists and mappings nested deeper than :data:`MAX_DEPTH`."""
+
+    def fetch_flow_collection_start(self, TokenClass) -> None:
+        self._check_depth(self.flow_level)
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        self._check_depth(len(self.indents))
+        return super().add_indent(column)
+
+    def _check_depth(self, depth: int) -> None:
+        if depth >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, f"nested deeper than {MAX_DEPTH} levels", self.get_mark())
 
 
 def _check_values(data: dict, source: str) -> None:
