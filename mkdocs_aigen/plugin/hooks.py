@@ -17,7 +17,7 @@ from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.drafting.stubs import load_stub
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.log import log
-from mkdocs_aigen.plugin.render import banner, mark_drafts, unmark_page
+from mkdocs_aigen.plugin.render import banner, mark_drafts, sanitize, unmark_page
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.safeio import atomic_write_text
@@ -95,6 +95,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         """Point the page at a drafted copy outside docs_dir (MkDocs and the blog plugin read it)."""
         review = rendered.review
         meta = dict(rendered.page.meta)
+        if "title" in meta:  # the theme shows it as HTML (nav, title bar): through the one sanitizer
+            meta["title"] = sanitize(str(meta["title"]))
         if review.marked:
             meta.setdefault("status", STATUS)
         if hide and review.awaiting:
