@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -30,7 +31,7 @@ def alias_bomb(levels: int, width: int, key: str) -> str:
     """``levels`` anchors each listing the previous one ``width`` times; ``key`` uses the last."""
     names = [f"l{i}" for i in range(levels)]
     lines = [f"{names[0]}: &{names[0]} [{', '.join(['x'] * width)}]"]
-    lines += [f"{name}: &{name} [{', '.join(['*' + prev] * width)}]" for prev, name in zip(names, names[1:])]
+    lines += [f"{name}: &{name} [{', '.join(['*' + prev] * width)}]" for prev, name in itertools.pairwise(names)]
     body = f"  {key}: *{names[-1]}" if key != "sections" else f"  sections: *{names[-1]}"
     if key == "title":
         return "\n".join(lines) + f"\ntitle: *{names[-1]}\naigen:\n  topic: T\n"
