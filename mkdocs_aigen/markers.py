@@ -55,22 +55,32 @@ def begin_marker(**attrs: str) -> str:
     return f"<!-- aigen:draft {body} -->"
 
 
+def defuse(text: str) -> str:
+    """Untrusted text that can open no HTML comment, so it can never forge, open or close a marker."""
+    return text.replace("<!--", "<! --")
+
+
 def wrap(inner: str, section: str, newline: str = "\n") -> str:
-    """Mark ``inner`` (a section's Markdown as generated) as a draft of ``section``."""
-    text = inner.strip().replace("\r\n", "\n").replace("\n", newline)
+    """Mark ``inner`` (a section's Markdown as generated) as a draft of ``section``; marker syntax in
+    ``inner`` is defused first."""
+    text = defuse(inner.strip()).replace("\r\n", "\n").replace("\n", newline)
     return f"{begin_marker(section=section, digest=digest_text(text))}{newline}{text}{newline}{END}"
 
 
 def find_regions(text: str) -> list[DraftRegion]:
-    """Draft regions of ``text`` in order; a begin marker without its end marker is not a region."""
+    """Draft regions of ``text`` in order; a begin marker without its end marker is not a region.
+
+    A region ends at the last end marker before the next begin marker, so an end marker forged
+    inside a draft's text cannot close it early and leave the rest outside the region.
+    """
     regions = []
     position = 0
     while (match := BEGIN.search(text, position)) is not None:
-        close = text.find(END, match.end())
-        if close < 0:
-            break
-        following = BEGIN.search(text, match.end(), close)
-        if following is not None:  # unterminated marker: the next begin starts the real region
+        following = BEGIN.search(text, match.end())
+        close = text.rfind(END, match.end(), following.start() if following else len(text))
+        if close < 0:  # unterminated marker: the next begin (if any) starts the real region
+            if following is None:
+                break
             position = following.start()
             continue
         inner_start = match.end() + _leading_newline(text, match.end())

@@ -97,6 +97,9 @@ class Settings:
         if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
             raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
                                 f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
+        if self.templates_dir and not self.templates_dir.is_dir():
+            raise SettingsError(f"{source}: plugins.aigen.templates_dir: {self.templates_dir} is not a directory; "
+                                f"create it (with <kind>.md.j2 templates) or remove the option")
         if self.model and not (self.model / "config.json").is_file():
             raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json); "
                                 f"point it at a local Hugging Face model directory, or remove it to use "

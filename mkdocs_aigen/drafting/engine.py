@@ -20,13 +20,14 @@ from mkdocs_aigen.drafting.kinds import PageKind
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.log import log
 from mkdocs_aigen.markdown import iter_fenced_blocks
-from mkdocs_aigen.markers import strip_comments
+from mkdocs_aigen.markers import defuse, strip_comments
 from mkdocs_aigen.ml.backends import Backend
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
 from mkdocs_aigen.ml.stops import is_degenerate
 from mkdocs_aigen.progress import progress_bar
 
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
+_REFERENCE_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]*\]:)", re.M)
 GENERATE_MODES = ("auto", "cache-only", "off")
 """``auto``: draft misses with the backend; ``cache-only``: never generate; ``off``: no drafting."""
 
@@ -201,9 +202,10 @@ class Drafter:
 
 
 def clean_prose(text: str) -> str:
-    """Untrusted prose → safe Markdown: no comments, no raw HTML, cut before its first code fence
-    (found after the HTML is escaped, so a fence cannot hide in an HTML block that no longer is one)."""
-    text = _escape_html(strip_comments(text))
+    """Untrusted prose → safe Markdown: no comments, no raw HTML, no attr_list attributes, no
+    reference-style link definitions, cut before its first code fence (found after the HTML is
+    escaped, so a fence cannot hide in an HTML block that no longer is one)."""
+    text = _REFERENCE_DEFINITION.sub(r"\1\\[", _escape_outside_code(strip_comments(text)))
     fences = iter_fenced_blocks(text, page=False)
     if fences:
         text = text[: fences[0].start]
@@ -212,18 +214,22 @@ def clean_prose(text: str) -> str:
 
 def clean_code(text: str) -> str:
     """Untrusted code sample → fence body that cannot forge a marker."""
-    return text.replace("<!--", "<! --").strip("\n").rstrip()
+    return defuse(text).strip("\n").rstrip()
 
 
-def _escape_html(text: str) -> str:
-    """Escape ``<`` outside inline code spans so the model cannot emit raw HTML."""
+def _escape_outside_code(text: str) -> str:
+    """Outside inline code spans, escape ``<`` (no raw HTML) and ``{`` (no attr_list attributes)."""
     pieces, position = [], 0
     for match in _INLINE_CODE.finditer(text):
-        pieces.append(text[position: match.start()].replace("<", "&lt;"))
+        pieces.append(_escape_prose(text[position: match.start()]))
         pieces.append(match.group(0))
         position = match.end()
-    pieces.append(text[position:].replace("<", "&lt;"))
+    pieces.append(_escape_prose(text[position:]))
     return "".join(pieces)
+
+
+def _escape_prose(text: str) -> str:
+    return text.replace("<", "&lt;").replace("{", "\\{")
 
 
 def placeholder_text(heading: str) -> str:

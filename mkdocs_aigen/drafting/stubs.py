@@ -78,11 +78,7 @@ def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | Non
             raise FrontMatterError(f"{src_path}: not UTF-8 (byte {error.start}); save it as UTF-8") from None
     if "aigen" not in front_matter_text(text):
         return None  # fast path: most pages are no stubs, and a warm build should not parse their YAML
-    try:
-        meta, body_start = split_front_matter(text)
-    except Exception as error:  # yaml errors come in many classes
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise FrontMatterError(f"{src_path}: front-matter: invalid YAML ({first_line}); fix the YAML") from None
+    meta, body_start = split_front_matter(text, src_path)
     spec = parse_stub_spec(meta, src_path, kinds.names)
     if spec is None:
         return None

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import yaml
+from markdown.postprocessors import Postprocessor
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
@@ -16,8 +17,7 @@ from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.drafting.stubs import load_stub
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.log import log
-from mkdocs_aigen.markers import remove_markers
-from mkdocs_aigen.plugin.render import banner, mark_drafts
+from mkdocs_aigen.plugin.render import banner, mark_drafts, sanitize, unmark_page
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.safeio import atomic_write_text
@@ -95,6 +95,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         """Point the page at a drafted copy outside docs_dir (MkDocs and the blog plugin read it)."""
         review = rendered.review
         meta = dict(rendered.page.meta)
+        if "title" in meta:  # the theme shows it as HTML (nav, title bar): through the one sanitizer
+            meta["title"] = sanitize(str(meta["title"]))
         if review.marked:
             meta.setdefault("status", STATUS)
         if hide and review.awaiting:
@@ -119,16 +121,30 @@ class AigenPlugin(BasePlugin[AigenConfig]):
                         f"approve them with 'mkdocs-aigen approve'")
 
     def on_post_page(self, output: str, *, page, config) -> str:
-        """Drop markers that reached a page unmarked (a drafted post's excerpt on the blog index)."""
-        return remove_markers(output) if self.config.enabled and "aigen:draft" in output else output
+        """Sanitize and unmark draft regions that reached a page unmarked (none should: a safety net)."""
+        return unmark_page(output) if self.config.enabled and "aigen:draft" in output else output
 
     def on_page_content(self, html: str, *, page, config, files) -> str:
         rendered = self.rendered.get(page.file.src_uri) if self.config.enabled else None
         if rendered is None or not rendered.review.marked:
             return html
+        excerpt = getattr(page, "excerpt", None)  # a blog post's excerpt, rendered later on the blog's views
+        if excerpt is not None:
+            excerpt.md.postprocessors.register(_MarkDrafts(rendered.review.marked), "aigen", 0)
         html = mark_drafts(html, rendered.review.marked)
         if rendered.review.awaiting:
             review = files.get_file_from_path(REVIEW_PAGE)
             url = review.url_relative_to(page.file) if review and review.inclusion.is_included() else None
             html = banner(rendered.review.awaiting, url) + html
         return html
+
+
+class _MarkDrafts(Postprocessor):
+    """Marks and sanitizes the draft regions of a drafted post's excerpt, as on the post itself."""
+
+    def __init__(self, sections) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def run(self, text: str) -> str:
+        return mark_drafts(text, self.sections)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import html as htmlmod
+import re
+from typing import Callable
 
 import nh3
 
 from mkdocs_aigen.authoring.status import DRAFTED, EDITED, PLACEHOLDER, SectionReview
-from mkdocs_aigen.markers import find_regions
+from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions, remove_markers
 
 _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+"""Schemes a sanitized link or image may use; relative URLs are kept too."""
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]()#+\-.!|~]")
 
 
 def label(section: SectionReview) -> str:
@@ -24,24 +29,54 @@ def label(section: SectionReview) -> str:
 
 
 def sanitize(fragment: str) -> str:
-    """Strip anything that can run script (tags, event handlers, ``javascript:`` URLs)."""
-    return nh3.clean(fragment, attributes=_ATTRIBUTES, link_rel=None)
+    """The one sanitizer of HTML from drafts: strips anything that can run script (tags, event
+    handlers, comments, URLs other than http(s), mailto and relative ones)."""
+    return nh3.clean(fragment, attributes=_ATTRIBUTES, url_schemes=URL_SCHEMES, link_rel=None)
 
 
-def mark_drafts(page_html: str, sections: list[SectionReview]) -> str:
-    """Replace each draft region of ``page_html`` with a review element for its section.
+def markdown_text(text: str) -> str:
+    """Plain text (a topic, title, heading or check message) as Markdown that renders as that text:
+    one line, HTML escaped, Markdown punctuation backslash-escaped."""
+    escaped = htmlmod.escape(" ".join(text.split()), quote=False)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", escaped)
 
-    A region whose section is not in ``sections`` keeps its markers (removed later, unmarked).
+
+def mark_drafts(content_html: str, sections: list[SectionReview]) -> str:
+    """Replace each draft region of a page's (or excerpt's) content with a review element for its
+    section, its HTML sanitized; no marker is left.
+
+    A region whose section is not in ``sections`` is sanitized and left unmarked. Text after a
+    begin marker that has no end marker is sanitized up to the next region: marker syntax can
+    never take draft text out of the sanitizer.
     """
     by_slug = {s.section: s for s in sections}
+
+    def marked(region: DraftRegion) -> str:
+        section, inner = by_slug.get(region.section), sanitize(region.inner)
+        return _element(section, inner) if section else inner
+
+    return _each_region(content_html, marked, _between_regions)
+
+
+def unmark_page(page_html: str) -> str:
+    """A whole built page: draft regions that reached it unmarked are sanitized, stray markers dropped."""
+    return _each_region(page_html, lambda region: sanitize(region.inner), remove_markers)
+
+
+def _each_region(html: str, region_html: Callable[[DraftRegion], str], between: Callable[[str], str]) -> str:
     out, position = [], 0
-    for region in find_regions(page_html):
-        section = by_slug.get(region.section)
-        if section is not None:
-            out += [page_html[position:region.start], _element(section, sanitize(region.inner))]
-            position = region.end
-    out.append(page_html[position:])
+    for region in find_regions(html):
+        out += [between(html[position:region.start]), region_html(region)]
+        position = region.end
+    out.append(between(html[position:]))
     return "".join(out)
+
+
+def _between_regions(html: str) -> str:
+    dangling = BEGIN.search(html)
+    if dangling:
+        html = html[:dangling.start()] + sanitize(html[dangling.end():])
+    return remove_markers(html)
 
 
 def _element(section: SectionReview, inner: str) -> str:

@@ -15,6 +15,7 @@ from mkdocs_aigen.authoring.status import (
     PageReview,
     status_report,
 )
+from mkdocs_aigen.plugin.render import markdown_text
 from mkdocs_aigen.safeio import atomic_write_text
 
 REVIEW_PAGE = "aigen/review.md"
@@ -34,21 +35,18 @@ def queue_markdown(pages: list[PageReview]) -> str:
                   f"a placeholder. Write them into the source for review with `mkdocs-aigen draft`.", ""]
     for page in waiting:
         link = posixpath.relpath(page.src_path, posixpath.dirname(REVIEW_PAGE))
-        lines += [f"## [{page.title}]({link})", "", f"Topic: {page.topic}", "",
+        lines += [f"## [{markdown_text(page.title)}]({link})", "", f"Topic: {markdown_text(page.topic)}", "",
                   "| Section | State | Code |", "| --- | --- | --- |"]
         for section in page.marked:
             state = section.state + (f" ({section.fill})" if section.fill else "")
             code = section.code_status or "—"
             errors = "; ".join(c.get("error") or "" for c in section.code if c["status"] == "invalid")
             if errors:
-                code += f" ({_cell(errors)})"
-            lines.append(f"| [{_cell(section.heading)}]({link}#{toc_slugify(section.heading, '-')}) | {state} | {code} |")
+                code += f" ({markdown_text(errors)})"
+            lines.append(f"| [{markdown_text(section.heading)}]({link}#{toc_slugify(section.heading, '-')}) "
+                         f"| {state} | {code} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def write_report(path: Path, pages: list[PageReview], timings: dict[str, float]) -> dict:
