@@ -124,5 +124,10 @@ class AigenConfig(base.Config):
     code_retries = opt.Type(int, default=DraftSettings.code_retries)
     """Re-samples of a broken code sample (each with a derived seed)."""
 
+    labels = opt.Type(dict, default={})
+    """Your own text for any review label, in every language (e.g. ``banner_title: Draft``); the names
+    and English texts are in :data:`mkdocs_aigen.labels.MESSAGES`. Labels otherwise follow the theme's
+    language (en, de, es, fr, ja, zh; others fall back to English)."""
+
     corpus_extra = opt.ListOfItems(opt.Type(str), default=[])
     """Extra sources for ``mkdocs-aigen corpus``: source trees (docstrings, code) and Markdown dirs."""

@@ -13,6 +13,7 @@ from typing import Mapping
 
 from mkdocs_aigen.drafting.engine import DraftSettings
 from mkdocs_aigen.errors import SettingsError
+from mkdocs_aigen.labels import Labels, parse_overrides
 from mkdocs_aigen.log import log
 from mkdocs_aigen.ml.backends import BackendSettings
 from mkdocs_aigen.ml.backends.openai import ServerSettings
@@ -42,14 +43,17 @@ class Settings:
     corpus_extra: tuple[Path, ...] = ()
     draft: DraftSettings = field(default_factory=DraftSettings)
     server: ServerSettings | None = None
+    labels: Labels = field(default_factory=Labels)
 
     @property
     def work_dir(self) -> Path:
         return self.config_dir / ".aigen"
 
     @classmethod
-    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
-        """Build from validated ``AigenConfig`` values; every error names ``source`` and the option."""
+    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
+                     language: str = "en") -> Settings:
+        """Build from validated ``AigenConfig`` values (``language``: the theme's, for the labels);
+        every error names ``source`` and the option."""
         config_dir, docs_dir = Path(config_dir).resolve(), Path(docs_dir).resolve()
 
         def path(value: str | None) -> Path | None:
@@ -68,6 +72,7 @@ class Settings:
                 backend=options["backend"], batch_size=options["batch_size"], device=options["device"],
                 quantize=options["quantize"], corpus_extra=tuple(path(p) for p in options["corpus_extra"]),
                 draft=draft, server=_server(options),
+                labels=Labels(language, parse_overrides(options["labels"], source)),
             )
             settings.backend_settings()  # checks batch_size, device and quantize together
         except ValueError as error:
@@ -80,7 +85,8 @@ class Settings:
         return settings
 
     @classmethod
-    def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
+    def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
+             language: str = "en") -> Settings:
         """Validate raw ``aigen`` options (as written under ``plugins: - aigen:``), then resolve them."""
         from mkdocs_aigen.config import AigenConfig
 
@@ -90,7 +96,7 @@ class Settings:
         if errors:
             key, error = errors[0]
             raise SettingsError(f"{source}: plugins.aigen.{key}: {error}")
-        return cls.from_options(config, config_dir, docs_dir, source)
+        return cls.from_options(config, config_dir, docs_dir, source, language)
 
     def _check_paths(self, source: str) -> None:
         cache_dir, docs_dir = self.cache_dir, self.docs_dir

@@ -10,6 +10,7 @@ import codecs
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,7 @@ def test_every_state_and_its_transitions(site: Path):
     approve_page(project, ReviewStore(site / ".aigen"), page_file(project), ["Overview"])
     assert states(project)["Overview"] == "approved"
     text = path.read_text()
-    edit(path, text[text.index("## Overview"):text.index("<!-- aigen:draft")], "")
+    edit(path, text[text.index("## Overview"):text.index("[//]: # (aigen:draft")], "")
     assert states(project)["Overview"] == "stub"
     draft(project)
     assert states(project)["Overview"] == "drafted"
@@ -277,14 +278,14 @@ def test_crlf_and_bom_round_trip_byte_for_byte(tmp_path: Path):
     draft(project)
     drafted = path.read_bytes()
     assert drafted.startswith(codecs.BOM_UTF8) and drafted.count(b"\n") == drafted.count(b"\r\n")
-    assert drafted.count(b"<!-- aigen:draft") == 4
+    assert drafted.count(b"[//]: # (aigen:draft") == 4
     draft(project, regenerate=True)
     assert path.read_bytes() == drafted
-    # approving every draft removes exactly the marker lines (each with its CRLF)
+    # approving every draft removes exactly the marker lines, the note and the blank lines they add (CRLF)
     approve_page(project, ReviewStore(tmp_path / ".aigen"), page_file(project))
     approved = path.read_bytes()
-    expected = b"".join(line for line in drafted.splitlines(keepends=True)
-                        if not line.startswith((b"<!-- aigen:draft", END.encode())))
+    expected = re.sub(rb"\[//\]: # \(aigen:draft[^\r\n]*\r\n> [^\r\n]*\r\n\r\n", b"", drafted)
+    expected = expected.replace(b"\r\n\r\n[//]: # (/aigen:draft)", b"")
     assert approved == expected
     assert approved.startswith(original[:original.index(b"## Troubleshooting")])
     assert approved.endswith(original[original.index(b"## Troubleshooting"):])
@@ -323,7 +324,7 @@ def test_a_draft_missing_between_existing_ones_is_inserted_between_them(site: Pa
     edit(path, region_text(path, "steps"), "")  # rejected; the next draft fills the gap again
     draft(project)
     text = path.read_text()
-    assert len(BEGIN.findall(text)) == len(find_regions(text)) == text.count(END) == 4
+    assert len(BEGIN.findall(text)) == len(find_regions(text)) == len(END.findall(text)) == 4
     assert [r.section for r in find_regions(text)] == ["overview", "steps", "example", "limits"]
 
 

@@ -19,7 +19,7 @@ from mkdocs_aigen.authoring.status import page_status
 from mkdocs_aigen.authoring.store import ReviewStore, iter_feedback
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import discover
-from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions
+from mkdocs_aigen.markers import BEGIN, END, DraftRegion, find_regions
 
 PAGES = {
     "guide.md": """---
@@ -74,7 +74,7 @@ def assert_kept(atoms: list[str], text: str) -> None:
 
 
 def assert_well_formed(text: str) -> None:
-    assert len(BEGIN.findall(text)) == len(find_regions(text)) == text.count("<!-- /aigen:draft -->")
+    assert len(BEGIN.findall(text)) == len(find_regions(text)) == len(END.findall(text))
 
 
 def pick(regions: list[DraftRegion], index: int) -> DraftRegion | None:

@@ -14,7 +14,8 @@ from test_build import mkdocs_build
 from mkdocs_aigen.drafting.frontmatter import parse_stub_spec
 from mkdocs_aigen.drafting.stubs import discover
 from mkdocs_aigen.errors import FrontMatterError
-from mkdocs_aigen.markers import END, begin_marker
+from mkdocs_aigen.markers import SOURCE_END as END
+from mkdocs_aigen.markers import begin_marker
 from mkdocs_aigen.project import Project
 from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 

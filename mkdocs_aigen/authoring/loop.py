@@ -15,8 +15,9 @@ from mkdocs_aigen.authoring.store import PageFile, ReviewStore
 from mkdocs_aigen.drafting.engine import SectionDraft, SectionJob
 from mkdocs_aigen.drafting.stubs import StubPage, compose, discover, load_stub
 from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.labels import Labels
 from mkdocs_aigen.markdown import first_heading, heading_key, slugify
-from mkdocs_aigen.markers import DraftRegion, digest_text, wrap
+from mkdocs_aigen.markers import DraftRegion, digest_text, source_form, wrap
 from mkdocs_aigen.project import Project
 
 
@@ -102,7 +103,10 @@ def draft_pages(project: Project, store: ReviewStore, files: list[PageFile], *, 
     """Draft every missing section of ``files`` (and, with ``regenerate``, re-draft unedited drafts;
     edited ones too with ``discard_edits``) into the sources, one page at a time after generating all.
 
-    Uses the cache and generates misses whatever the site's ``generate`` mode. Raises
+    Each draft is written in the source form of :mod:`mkdocs_aigen.markers` with a note in the site's
+    language naming any code sample that failed its check; drafts marked in the older comment form
+    are rewritten in it (their text kept byte for byte). Uses the cache and generates misses whatever
+    the site's ``generate`` mode. Raises
     :class:`SourceChangedError` (nothing more written) when a page changed on disk meanwhile.
     """
     plans, jobs = [], []
@@ -120,11 +124,13 @@ def draft_pages(project: Project, store: ReviewStore, files: list[PageFile], *, 
     by_page: dict[str, dict[str, SectionDraft]] = {}
     for job, draft in drafts.items():
         by_page.setdefault(job.page, {})[job.heading] = draft
+    labels = project.settings.labels
     for file, result, missing, redraft in plans:
         mine = by_page.get(file.page.src_path, {})
-        text = _redraft(file.page, redraft, mine, result)
+        text = _redraft(file.page, redraft, mine, result, labels)
         fresh = load_stub(file.page.abs_path, file.page.src_path, project.kinds, text=text)
-        text = compose(fresh, {h: mine[h].text for h in missing})
+        text = compose(fresh, {h: mine[h].text for h in missing}, {h: labels.note(mine[h].code) for h in missing})
+        text = source_form(text, labels.note(), file.page.newline)
         result.drafted = [(h, mine[h].origin) for h in missing]
         file.write(text, project.kinds)
         for heading, _ in result.drafted + result.redrafted:
@@ -153,7 +159,7 @@ def _plan(page: StubPage, result: DraftResult, regenerate: bool, discard_edits: 
 
 
 def _redraft(page: StubPage, redraft: list[tuple[str, DraftRegion]], drafts: dict[str, SectionDraft],
-             result: DraftResult) -> str:
+             result: DraftResult, labels: Labels) -> str:
     """The page's text with each region of ``redraft`` replaced, in place, by its new draft."""
     text = page.text
     for heading, region in sorted(redraft, key=lambda item: item[1].start, reverse=True):
@@ -161,7 +167,8 @@ def _redraft(page: StubPage, redraft: list[tuple[str, DraftRegion]], drafts: dic
         if digest_text(draft.text) == digest_text(region.inner) and not region.edited:
             result.unchanged.insert(0, heading)
             continue
-        text = text[:region.start] + wrap(draft.text, region.section, page.newline) + text[region.end:]
+        note = labels.note(draft.code)
+        text = text[:region.start] + wrap(draft.text, region.section, page.newline, note) + text[region.end:]
         result.redrafted.insert(0, (heading, draft.origin))
     return text
 

@@ -19,6 +19,7 @@ from mkdocs.config import load_config
 from mkdocs_aigen.cli.common import mkdocs_log_to
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.errors import SettingsError
+from mkdocs_aigen.labels import theme_language
 from mkdocs_aigen.settings import Settings
 
 # "Config value 'plugins': Plugin 'aigen' option 'generate': Expected one of ..." (mkdocs.config.base)
@@ -33,9 +34,10 @@ def load_settings(config_file: str | Path | None = None) -> Settings:
     config_dir = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
     options = next((plugin.config for plugin in config.plugins.values() if isinstance(plugin.config, AigenConfig)),
                    None)
+    language = theme_language(config.theme)
     if options is None:  # the site does not list the plugin: its defaults
-        return Settings.load({}, config_dir, Path(config.docs_dir), source=shown)
-    return Settings.from_options(options, config_dir, Path(config.docs_dir), source=shown)
+        return Settings.load({}, config_dir, Path(config.docs_dir), source=shown, language=language)
+    return Settings.from_options(options, config_dir, Path(config.docs_dir), source=shown, language=language)
 
 
 def settings_for(args: argparse.Namespace) -> Settings:

@@ -26,9 +26,10 @@ def run(args: argparse.Namespace) -> int:
     return run_on_site(args, _status)
 
 
-def _status(project, store, args: argparse.Namespace) -> int:
+def site_reviews(project, store, args: argparse.Namespace):
+    """Every stub page's review (approvals by hand recorded first) and the exit code: 2 if a page is bad."""
     from mkdocs_aigen.authoring.loop import sync
-    from mkdocs_aigen.authoring.status import page_review, status_report
+    from mkdocs_aigen.authoring.status import page_review
 
     files, code = load_named_pages(project, args, [])
     reviews = []
@@ -37,6 +38,13 @@ def _status(project, store, args: argparse.Namespace) -> int:
             print(f"{file.page.src_path}: recorded approval of {heading!r} (markers removed by hand)", file=sys.stderr)
         reviews.append(page_review(project, store, file.page))
     store.save()
+    return reviews, code
+
+
+def _status(project, store, args: argparse.Namespace) -> int:
+    from mkdocs_aigen.authoring.status import status_report
+
+    reviews, code = site_reviews(project, store, args)
     report = status_report(reviews)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))

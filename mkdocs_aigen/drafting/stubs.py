@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from mkdocs_aigen.drafting.frontmatter import (
     StubSpec,
@@ -15,7 +16,14 @@ from mkdocs_aigen.drafting.frontmatter import (
 from mkdocs_aigen.drafting.kinds import KindLibrary, PageKind
 from mkdocs_aigen.errors import FrontMatterError
 from mkdocs_aigen.markdown import Section, heading_key, slugify, split_sections
-from mkdocs_aigen.markers import DraftRegion, find_regions, wrap
+from mkdocs_aigen.markers import DEFAULT_NOTE, DraftRegion, find_regions, wrap
+
+MKDOCSTRINGS_DIRECTIVE = re.compile(r"(?m)^:::[ \t]+[\w.:-]+")
+"""An mkdocstrings autodoc line (``::: package.object``)."""
+RENDERED_BY_MKDOCSTRINGS = frozenset(heading_key(h) for h in (
+    "Parameters", "Other parameters", "Arguments", "Args", "Type parameters", "Returns", "Return value",
+    "Yields", "Receives", "Raises", "Exceptions", "Warns", "Attributes", "Example", "Examples", "Signature"))
+"""Outline sections that mkdocstrings renders from the documented object itself."""
 
 
 @dataclass
@@ -44,7 +52,12 @@ class StubPage:
 
     @property
     def outline(self) -> tuple[str, ...]:
-        return self.kind.outline_for(self.spec)
+        """The kind's (or front-matter's) sections, less those mkdocstrings renders when the page
+        holds a ``::: package.object`` directive: only prose is drafted around an API reference."""
+        outline = self.kind.outline_for(self.spec)
+        if not MKDOCSTRINGS_DIRECTIVE.search(self.body):
+            return outline
+        return tuple(h for h in outline if heading_key(h) not in RENDERED_BY_MKDOCSTRINGS)
 
     def regions(self) -> list[DraftRegion]:
         """Draft regions (offsets into :attr:`text`)."""
@@ -103,8 +116,9 @@ def discover(docs_dir: Path, kinds: KindLibrary, paths: Iterable[str] | None = N
     return pages, errors
 
 
-def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
-    """The page's text with each missing section's draft (``heading -> Markdown``) inserted, marked.
+def compose(page: StubPage, drafts: Mapping[str, str], notes: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The page's text with each missing section's draft (``heading -> Markdown``) inserted, marked
+    (with its note from ``notes``, by heading, else the default one).
 
     Existing bytes are never changed: drafts are only inserted between sections, in outline order
     relative to the sections already present.
@@ -127,7 +141,8 @@ def compose(page: StubPage, drafts: Mapping[str, str]) -> str:
             offset = _outside(min(s.start for s in after), spans)
         else:
             offset = len(body)
-        inserts.setdefault(offset, []).append(wrap(drafts[heading], slugify(heading), nl))
+        note = (notes or {}).get(heading, DEFAULT_NOTE)
+        inserts.setdefault(offset, []).append(wrap(drafts[heading], slugify(heading), nl, note))
     pieces, position = [], 0
     for offset in sorted(inserts):
         pieces.append(body[position:offset])

@@ -46,7 +46,7 @@ def without_drafts(body: str) -> str:
 
 def clean_section(content: str) -> str:
     """A section's body as plain authored text: no HTML comments, trimmed; empty when a marker is left."""
-    if BEGIN.search(content) or END in content:  # an unterminated draft: keep none of it
+    if BEGIN.search(content) or END.search(content):  # an unterminated draft: keep none of it
         return ""
     text = strip_comments(content).strip()
     return text + "\n" if text else ""

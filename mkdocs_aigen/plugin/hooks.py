@@ -16,8 +16,16 @@ from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.drafting.stubs import load_stub
 from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.labels import theme_language
 from mkdocs_aigen.log import log
-from mkdocs_aigen.plugin.render import banner, mark_drafts, sanitize, unmark_page
+from mkdocs_aigen.markers import render_form
+from mkdocs_aigen.plugin.render import (
+    banner,
+    mark_drafts,
+    sanitize,
+    unmark_page,
+    with_banner,
+)
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.safeio import atomic_write_text
@@ -46,13 +54,14 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         config_dir = Path(config.config_file_path or ".").resolve().parent
         try:
             settings = Settings.from_options(self.config, config_dir, Path(config.docs_dir),
-                                             source=config.config_file_path or "mkdocs.yml")
+                                             source=config.config_file_path or "mkdocs.yml",
+                                             language=theme_language(config.theme))
         except AigenError as error:
             raise PluginError(str(error)) from None
         if self.project is None or self.project.settings != settings:
             self.project = Project(settings)  # kept across serve rebuilds: the model loads once
         config.extra_css.append(CSS_URI)
-        config.extra.setdefault("status", {})[STATUS] = "Holds AI drafts awaiting review"
+        config.extra.setdefault("status", {})[STATUS] = settings.labels["status"]
         return config
 
     @event_priority(100)  # before the blog plugin (-50), so it reads the drafted posts
@@ -82,8 +91,11 @@ class AigenPlugin(BasePlugin[AigenConfig]):
             self._stage(files.get_file_from_path(rendered.page.src_path), rendered, hide)
         reviews = [r.review for r in self.rendered.values()]
         self._report_gaps(reviews)
-        files.append(File.generated(config, REVIEW_PAGE, content=queue_markdown(reviews),
-                                    inclusion=InclusionLevel.DRAFT if hide else InclusionLevel.NOT_IN_NAV))
+        if any(r.marked for r in reviews):
+            files.append(File.generated(config, REVIEW_PAGE, content=queue_markdown(reviews, settings.labels),
+                                        inclusion=InclusionLevel.DRAFT if hide else InclusionLevel.NOT_IN_NAV))
+        else:
+            log.info("review queue (%s) not published: nothing awaits review", REVIEW_PAGE)
         files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent.parent / "assets/aigen.css")))
         timings = {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {}
         totals = write_report(settings.work_dir / "report.json", reviews, timings)["totals"]
@@ -102,7 +114,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         if hide and review.awaiting:
             meta["draft"] = True  # the blog plugin leaves draft posts out of builds
             file.inclusion = InclusionLevel.DRAFT
-        body = rendered.text[rendered.page.body_start:]
+        body = render_form(rendered.text[rendered.page.body_start:])  # no digest reaches the HTML
         staged = self.project.settings.work_dir / "staging" / rendered.page.src_path
         text = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n" + body
         if not staged.is_file() or staged.read_text(encoding="utf-8") != text:
@@ -128,23 +140,29 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         rendered = self.rendered.get(page.file.src_uri) if self.config.enabled else None
         if rendered is None or not rendered.review.marked:
             return html
+        labels = self.project.settings.labels.for_language(_page_locale(page))
         excerpt = getattr(page, "excerpt", None)  # a blog post's excerpt, rendered later on the blog's views
         if excerpt is not None:
-            excerpt.md.postprocessors.register(_MarkDrafts(rendered.review.marked), "aigen", 0)
-        html = mark_drafts(html, rendered.review.marked)
+            excerpt.md.postprocessors.register(_MarkDrafts(rendered.review.marked, labels), "aigen", 0)
+        html = mark_drafts(html, rendered.review.marked, labels)
         if rendered.review.awaiting:
             review = files.get_file_from_path(REVIEW_PAGE)
             url = review.url_relative_to(page.file) if review and review.inclusion.is_included() else None
-            html = banner(rendered.review.awaiting, url) + html
+            html = with_banner(html, banner(rendered.review.awaiting, url, labels))
         return html
 
 
 class _MarkDrafts(Postprocessor):
     """Marks and sanitizes the draft regions of a drafted post's excerpt, as on the post itself."""
 
-    def __init__(self, sections) -> None:
+    def __init__(self, sections, labels) -> None:
         super().__init__()
-        self.sections = sections
+        self.sections, self.labels = sections, labels
 
     def run(self, text: str) -> str:
-        return mark_drafts(text, self.sections)
+        return mark_drafts(text, self.sections, self.labels)
+
+
+def _page_locale(page) -> str | None:
+    """A page's own language where an i18n plugin sets one (``file.locale``, or ``locale`` front-matter)."""
+    return getattr(page.file, "locale", None) or page.meta.get("locale")

@@ -9,23 +9,25 @@ from typing import Callable
 import nh3
 
 from mkdocs_aigen.authoring.status import DRAFTED, EDITED, PLACEHOLDER, SectionReview
+from mkdocs_aigen.labels import Labels
 from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions, remove_markers
 
 _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 """Schemes a sanitized link or image may use; relative URLs are kept too."""
 _MARKDOWN_PUNCTUATION = re.compile(r"[\\`*_{}\[\]()#+\-.!|~]")
+_TITLE = re.compile(r"<h1\b[^>]*>.*?</h1>[ \t]*\n?", re.S)
 
 
-def label(section: SectionReview) -> str:
+def label(section: SectionReview, labels: Labels) -> str:
     """What the review mark of a section says."""
     if section.state == DRAFTED:
-        return "AI draft · awaiting review"
+        return labels["label_drafted"]
     if section.state == EDITED:
-        return "AI draft · edited, awaiting review"
+        return labels["label_edited"]
     if section.fill == PLACEHOLDER:
-        return "No draft yet"
-    return "AI draft made by this build · awaiting review"
+        return labels["label_placeholder"]
+    return labels["label_build"]
 
 
 def sanitize(fragment: str) -> str:
@@ -41,7 +43,7 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", escaped)
 
 
-def mark_drafts(content_html: str, sections: list[SectionReview]) -> str:
+def mark_drafts(content_html: str, sections: list[SectionReview], labels: Labels = Labels()) -> str:
     """Replace each draft region of a page's (or excerpt's) content with a review element for its
     section, its HTML sanitized; no marker is left.
 
@@ -53,7 +55,7 @@ def mark_drafts(content_html: str, sections: list[SectionReview]) -> str:
 
     def marked(region: DraftRegion) -> str:
         section, inner = by_slug.get(region.section), sanitize(region.inner)
-        return _element(section, inner) if section else inner
+        return _element(section, inner, labels) if section else inner
 
     return _each_region(content_html, marked, _between_regions)
 
@@ -79,7 +81,7 @@ def _between_regions(html: str) -> str:
     return remove_markers(html)
 
 
-def _element(section: SectionReview, inner: str) -> str:
+def _element(section: SectionReview, inner: str, labels: Labels) -> str:
     attrs = f'class="aigen-draft" data-aigen-status="{section.state}"'
     if section.fill:
         attrs += f' data-aigen-fill="{section.fill}"'
@@ -87,21 +89,29 @@ def _element(section: SectionReview, inner: str) -> str:
     if section.code_status:
         attrs += f' data-aigen-code="{section.code_status}"'
     errors = "".join(
-        f'<p class="aigen-code-error">Code sample ({htmlmod.escape(c.get("language") or "")}) failed its check: '
-        f'{htmlmod.escape(c.get("error") or "")}</p>'
+        f'<p class="aigen-code-error">'
+        f'{htmlmod.escape(labels.text("code_failed", language=c.get("language") or "", error=c.get("error") or ""))}'
+        f'</p>'
         for c in section.code if c["status"] == "invalid"
     )
-    return f'<div {attrs}>\n<p class="aigen-draft-label">{label(section)}</p>{inner.strip()}\n{errors}</div>'
+    title = htmlmod.escape(label(section, labels))
+    return (f'<div {attrs} title="{title}">\n<p class="aigen-draft-label">{title}</p>{inner.strip()}\n'
+            f'{errors}</div>')
 
 
-def banner(sections: list[SectionReview], review_url: str | None) -> str:
-    """Admonition-style notice at the top of a page holding drafts awaiting review."""
-    count = len(sections)
-    link = f' See the <a href="{htmlmod.escape(review_url)}">review queue</a>.' if review_url else ""
+def banner(sections: list[SectionReview], review_url: str | None, labels: Labels = Labels()) -> str:
+    """Admonition-style notice for a page holding drafts awaiting review."""
+    link = (f' <a class="aigen-queue-link" href="{htmlmod.escape(review_url)}">'
+            f'{htmlmod.escape(labels["banner_link"])}</a>' if review_url else "")
     return (
-        '<div class="admonition warning aigen-banner">'
-        '<p class="admonition-title">Unreviewed AI draft</p>'
-        f"<p>This page holds {count} drafted section{'s' if count != 1 else ''} that no one has reviewed yet: "
-        f"check facts and code before relying on them.{link}</p></div>\n"
+        '<div class="admonition warning aigen-banner" role="note">'
+        f'<p class="admonition-title">{htmlmod.escape(labels["banner_title"])}</p>'
+        f'<p>{htmlmod.escape(labels.text("banner_text", count=len(sections)))}{link}</p></div>\n'
     )
 
+
+def with_banner(content_html: str, banner_html: str) -> str:
+    """A page's content with the banner just after its title (``<h1>``), or first when it has none."""
+    title = _TITLE.search(content_html)
+    at = title.end() if title else 0
+    return content_html[:at] + banner_html + content_html[at:]

@@ -15,28 +15,31 @@ from mkdocs_aigen.authoring.status import (
     PageReview,
     status_report,
 )
+from mkdocs_aigen.labels import Labels
 from mkdocs_aigen.plugin.render import markdown_text
 from mkdocs_aigen.safeio import atomic_write_text
 
 REVIEW_PAGE = "aigen/review.md"
 
 
-def queue_markdown(pages: list[PageReview]) -> str:
-    """The Review queue page: every page and section awaiting review (or shown with no draft), linked."""
-    lines = ["# Review queue", ""]
+def queue_markdown(pages: list[PageReview], labels: Labels = Labels(), page_path: str = REVIEW_PAGE) -> str:
+    """The Review queue page (to be published at ``page_path``, relative to docs_dir): every page and
+    section awaiting review (or shown with no draft), linked; left out of the search index."""
+    title = labels["queue_title"]
+    lines = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "search:", "  exclude: true", "---",
+             f"# {title}", ""]
     waiting = [p for p in pages if p.marked]
     if not waiting:
-        return "\n".join(lines + ["Nothing awaits review.", ""])
+        return "\n".join(lines + [labels["queue_empty"], ""])
     total = sum(len(p.awaiting) for p in waiting)
-    lines += [f"{total} drafted section{'s' if total != 1 else ''} on {len(waiting)} page"
-              f"{'s' if len(waiting) != 1 else ''} await review. Approve with `mkdocs-aigen approve`.", ""]
+    lines += [labels.text("queue_summary", sections=total, pages=len(waiting)), ""]
     if any(s.state == STUB for p in waiting for s in p.marked):
-        lines += [f"Sections in state `{STUB}` have no text in their source: this build drafted them or shows "
-                  f"a placeholder. Write them into the source for review with `mkdocs-aigen draft`.", ""]
+        lines += [labels["queue_stubs"], ""]
+    head = " | ".join(labels[key] for key in ("queue_section", "queue_state", "queue_code"))
     for page in waiting:
-        link = posixpath.relpath(page.src_path, posixpath.dirname(REVIEW_PAGE))
-        lines += [f"## [{markdown_text(page.title)}]({link})", "", f"Topic: {markdown_text(page.topic)}", "",
-                  "| Section | State | Code |", "| --- | --- | --- |"]
+        link = posixpath.relpath(page.src_path, posixpath.dirname(page_path))
+        topic = f"{labels['queue_topic']}: {markdown_text(page.topic)}"
+        lines += [f"## [{markdown_text(page.title)}]({link})", "", topic, "", f"| {head} |", "| --- | --- | --- |"]
         for section in page.marked:
             state = section.state + (f" ({section.fill})" if section.fill else "")
             code = section.code_status or "—"
