@@ -39,13 +39,15 @@ class Settings:
     quantize: str | None
     corpus_extra: tuple[Path, ...] = ()
     draft: DraftSettings = field(default_factory=DraftSettings)
+    site_dir: Path | None = None  # MkDocs' output dir; the cache must stay out of it
 
     @property
     def work_dir(self) -> Path:
         return self.config_dir / ".aigen"
 
     @classmethod
-    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
+    def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
+                     site_dir: Path | None = None) -> Settings:
         """Build from validated ``AigenConfig`` values; every error names ``source`` and the option."""
         config_dir, docs_dir = Path(config_dir).resolve(), Path(docs_dir).resolve()
 
@@ -64,7 +66,7 @@ class Settings:
                 publish_unreviewed=options["publish_unreviewed"], fail_on_unreviewed=options["fail_on_unreviewed"],
                 backend=options["backend"], batch_size=options["batch_size"], device=options["device"],
                 quantize=options["quantize"], corpus_extra=tuple(path(p) for p in options["corpus_extra"]),
-                draft=draft,
+                draft=draft, site_dir=Path(site_dir).resolve() if site_dir else None,
             )
             settings.backend_settings()  # checks batch_size, device and quantize together
         except ValueError as error:
@@ -73,7 +75,8 @@ class Settings:
         return settings
 
     @classmethod
-    def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml") -> Settings:
+    def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
+             site_dir: Path | None = None) -> Settings:
         """Validate raw ``aigen`` options (as written under ``plugins: - aigen:``), then resolve them."""
         from mkdocs_aigen.config import AigenConfig
 
@@ -83,13 +86,18 @@ class Settings:
         if errors:
             key, error = errors[0]
             raise SettingsError(f"{source}: plugins.aigen.{key}: {error}")
-        return cls.from_options(config, config_dir, docs_dir, source)
+        return cls.from_options(config, config_dir, docs_dir, source, site_dir)
 
     def _check_paths(self, source: str) -> None:
-        cache_dir, docs_dir = self.cache_dir, self.docs_dir
-        if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
-            raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
-                                f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
+        cache_dir = self.cache_dir
+        for name, folder, why in (("docs_dir", self.docs_dir, "mkdocs serve would rebuild forever"),
+                                  ("site_dir", self.site_dir, "the cached drafts would be published")):
+            if cache_dir and folder and (cache_dir == folder or folder in cache_dir.parents):
+                raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside {name} ({why}); "
+                                    f"use e.g. .aigen/cache")
+        if cache_dir and cache_dir.exists() and not cache_dir.is_dir():
+            raise SettingsError(f"{source}: plugins.aigen.cache_dir: {cache_dir} is a file, not a directory; "
+                                f"use e.g. .aigen/cache")
         if self.model and not (self.model / "config.json").is_file():
             raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json); "
                                 f"point it at a local Hugging Face model directory, or remove it to use "

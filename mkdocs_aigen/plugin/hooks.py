@@ -20,7 +20,7 @@ from mkdocs_aigen.markers import remove_markers
 from mkdocs_aigen.plugin.render import banner, mark_drafts
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.project import Project, RenderedStub
-from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.safeio import atomic_write_text, remove_stale_temps
 from mkdocs_aigen.settings import Settings
 
 CSS_URI = "assets/aigen/aigen.css"
@@ -46,9 +46,10 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         config_dir = Path(config.config_file_path or ".").resolve().parent
         try:
             settings = Settings.from_options(self.config, config_dir, Path(config.docs_dir),
-                                             source=config.config_file_path or "mkdocs.yml")
+                                             source=config.config_file_path or "mkdocs.yml", site_dir=config.site_dir)
         except AigenError as error:
             raise PluginError(str(error)) from None
+        remove_stale_temps(settings.work_dir, settings.cache_dir)  # left by a killed build or command
         if self.project is None or self.project.settings != settings:
             self.project = Project(settings)  # kept across serve rebuilds: the model loads once
         config.extra_css.append(CSS_URI)
@@ -59,6 +60,12 @@ class AigenPlugin(BasePlugin[AigenConfig]):
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled:
             return files
+        try:
+            return self._draft_files(files, config)
+        except AigenError as error:  # e.g. a damaged model dir, an unwritable .aigen
+            raise PluginError(str(error)) from None
+
+    def _draft_files(self, files: Files, config) -> Files:
         started = time.monotonic()
         project, settings = self.project, self.project.settings
         project.new_run()
@@ -71,11 +78,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
                 continue
             if page is not None:
                 pages.append(page)
-        try:
-            store = ReviewStore(settings.work_dir)
-            drafts = project.draft(pages, settings.generate)
-        except AigenError as error:
-            raise PluginError(str(error)) from None
+        store = ReviewStore(settings.work_dir)
+        drafts = project.draft(pages, settings.generate)
         self.rendered = {p.src_path: project.render(p, drafts, settings.generate, store) for p in pages}
         hide = not settings.publish_unreviewed and not self.serve
         for rendered in self.rendered.values():
