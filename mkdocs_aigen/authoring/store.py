@@ -150,9 +150,11 @@ class ReviewStore:
                 os.replace(self.state_path, backup)
             except OSError as error:
                 raise StorageError.of(self.state_path, error) from None
-        log.warning("%s: malformed review state (%s); kept as %s and rebuilt from the page markers and %s/",
-                    self.state_path, problem, backup.name, FEEDBACK_DIR)
-        return self._rebuilt()
+            log.warning("%s: malformed review state (%s); kept as %s and rebuilt from the page markers and %s/",
+                        self.state_path, problem, backup.name, FEEDBACK_DIR)
+            pages = self._rebuilt()
+            self._write(pages)
+        return pages
 
     def _read(self) -> tuple[dict[str, dict[str, dict]], str | None]:
         """The file's pages and ``None``, or ``{}`` and what is wrong with it."""
@@ -207,9 +209,12 @@ class ReviewStore:
             current = self._load()
             merged = _merged(current, self._base, self.pages)
             if merged != current or not self.state_path.is_file():
-                atomic_write_text(self.state_path, json.dumps({"version": 1, "pages": merged}, indent=1,
-                                                              sort_keys=True, ensure_ascii=False) + "\n")
+                self._write(merged)
         self.pages, self._base = merged, copy.deepcopy(merged)
+
+    def _write(self, pages: dict[str, dict[str, dict]]) -> None:
+        atomic_write_text(self.state_path, json.dumps({"version": 1, "pages": pages}, indent=1, sort_keys=True,
+                                                      ensure_ascii=False) + "\n")
 
     def entries(self, src_path: str) -> dict[str, dict]:
         return self.pages.get(src_path, {})
