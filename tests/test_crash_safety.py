@@ -44,6 +44,22 @@ def assert_no_corrupt_json(site: Path) -> None:
             json.loads(line)
 
 
+def copy_of(states, name: str, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A copy of the fixture's site ``name`` to kill commands in, and its pages' bytes."""
+    site = tmp_path / "site"
+    shutil.copytree(states[0] / name, site)
+    return site, docs_bytes(site)
+
+
+def old_or_new(site: Path, before: dict[str, bytes], after: dict[str, bytes]):
+    """The check after each kill: JSON intact, each page as it was or as the command writes it."""
+    def check():
+        assert_no_corrupt_json(site)
+        now = docs_bytes(site)
+        assert now.keys() == before.keys() and all(now[name] in (before[name], after[name]) for name in now)
+    return check
+
+
 def timed(args, cwd: Path) -> float:
     started = time.monotonic()
     result = run(args, cwd)
@@ -104,54 +120,32 @@ def finish(site: Path, args) -> None:
 def test_kill_build(states, tmp_path):
     """Builds with the drafts cached (the model is not loaded: the 6 kills stay cheap; a cold build
     writes its cache entries with the same atomic writes that these tests kill)."""
-    base, _ = states
-    site = tmp_path / "site"
-    shutil.copytree(base / "built", site)
+    site, before = copy_of(states, "built", tmp_path)
     duration = timed(BUILD, site)
-    before = docs_bytes(site)
-
-    def check():
-        assert_no_corrupt_json(site)
-        assert docs_bytes(site) == before
-
-    assert kill_repeatedly(site, lambda _: BUILD, duration, 6, 1, check) == 6
+    assert kill_repeatedly(site, lambda _: BUILD, duration, 6, 1, old_or_new(site, before, before)) == 6
     finish(site, BUILD)
     assert docs_bytes(site) == before
 
 
 def test_kill_draft(states, tmp_path):
-    base, durations = states
-    site = tmp_path / "site"
-    shutil.copytree(base / "built", site)
-    before, after = docs_bytes(site), docs_bytes(base / "drafted")
-
-    def check():
-        assert_no_corrupt_json(site)
-        now = docs_bytes(site)
-        assert now.keys() == before.keys() and all(now[name] in (before[name], after[name]) for name in now)
-
+    (base, durations), (site, before) = states, copy_of(states, "built", tmp_path)
+    after = docs_bytes(base / "drafted")
+    check = old_or_new(site, before, after)
     assert kill_repeatedly(site, lambda _: (*AIGEN, "draft", "-q"), durations["draft"], 8, 2, check) == 8
     finish(site, (*AIGEN, "draft", "-q"))
     assert docs_bytes(site) == after
 
 
 def test_kill_approve(states, tmp_path):
-    base, durations = states
-    site = tmp_path / "site"
-    shutil.copytree(base / "drafted", site)
-    before, after = docs_bytes(site), docs_bytes(base / "approved")
+    (base, durations), (site, before) = states, copy_of(states, "drafted", tmp_path)
+    after = docs_bytes(base / "approved")
 
     def next_page(site: Path):
         pages = [f"stub-{i}.md" for i in range(APPROVED)]
         waiting = [page for page in pages if b"aigen:draft" in (site / "docs" / page).read_bytes()]
         return (*AIGEN, "approve", "-q", waiting[0]) if waiting else None
 
-    def check():
-        assert_no_corrupt_json(site)
-        now = docs_bytes(site)
-        assert now.keys() == before.keys() and all(now[name] in (before[name], after[name]) for name in now)
-
-    assert kill_repeatedly(site, next_page, durations["approve"], 4, 3, check) == 4
+    assert kill_repeatedly(site, next_page, durations["approve"], 4, 3, old_or_new(site, before, after)) == 4
     while (args := next_page(site)) is not None:
         finish(site, args)
     assert docs_bytes(site) == after
@@ -160,15 +154,8 @@ def test_kill_approve(states, tmp_path):
 
 
 def test_kill_train(states, tmp_path):
-    base, durations = states
-    site = tmp_path / "site"
-    shutil.copytree(base / "drafted", site)
-    before = docs_bytes(site)
-
-    def check():
-        assert_no_corrupt_json(site)
-        assert docs_bytes(site) == before
-
+    (_, durations), (site, before) = states, copy_of(states, "drafted", tmp_path)
+    check = old_or_new(site, before, before)
     assert kill_repeatedly(site, lambda _: (*AIGEN, *TRAIN), durations["train"], 2, 4, check) == 2
     finish(site, (*AIGEN, *TRAIN))
     assert (site / ".aigen" / "model" / "config.json").is_file() and docs_bytes(site) == before

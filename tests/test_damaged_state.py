@@ -107,7 +107,8 @@ def test_cache_dir_is_a_directory_outside_docs_and_site(tmp_path, cache_dir, mes
 
 def test_unwritable_path_is_one_storage_error_and_no_temp(tmp_path):
     (tmp_path / "file").write_text("in the way")
-    with pytest.raises(StorageError, match=r"/file/entry.json: cannot write \(File exists\); make it writable or free some space$"):
+    message = r"/file/entry.json: cannot write \(File exists\); make it writable or free some space$"
+    with pytest.raises(StorageError, match=message):
         atomic_write_text(tmp_path / "file" / "entry.json", "{}")
     assert [p.name for p in tmp_path.rglob("*")] == ["file"]
 
@@ -165,26 +166,27 @@ def test_damaged_model_dir_is_one_line(damaged_site, capsys, how):
     config = damaged_site(how)
     assert main(["draft", "-q", "-f", str(config)]) == 2
     lines = one_line(capsys.readouterr().err)
-    assert len(lines) == 1 and lines[0].startswith(f"mkdocs-aigen draft: error: model dir {config.parent.parent / 'model'} "
-                                                   f"is damaged (") and "save_pretrained()" in lines[0]
+    model = config.parent.parent / "model"
+    assert len(lines) == 1 and lines[0].startswith(f"mkdocs-aigen draft: error: model dir {model} is damaged (")
+    assert "save_pretrained()" in lines[0]
 
 
 @pytest.mark.build
 def test_damaged_model_in_a_build_is_one_line_and_cache_only_or_off_never_load_it(damaged_site):
     config = damaged_site("weights give nan")
+    model = config.parent.parent / "model"
     result = run(BUILD, config.parent)
     assert result.returncode == 1
     assert [line for line in one_line(result.stderr) if line.startswith("ERROR")] == [
-        f"ERROR   -  model dir {config.parent.parent / 'model'} is damaged (its weights give inf/nan scores); replace it "
-        f"with a complete save_pretrained() directory, or run `mkdocs-aigen train` again when it is the site's "
-        f".aigen/model"]
-    damage_model(config.parent.parent / "model", "truncated")
+        f"ERROR   -  model dir {model} is damaged (its weights give inf/nan scores); replace it with a complete "
+        f"save_pretrained() directory, or run `mkdocs-aigen train` again when it is the site's .aigen/model"]
+    damage_model(model, "truncated")
+    plain = config.read_text()
     for mode in ("cache-only", "off"):
-        config.write_text(config.read_text().replace("max_new_tokens: 8\n", f"max_new_tokens: 8\n      generate: {mode}\n"))
+        config.write_text(f"{plain}      generate: '{mode}'\n")
         result = run(BUILD, config.parent)
         assert result.returncode == 0 and "Traceback" not in result.stderr
         assert "loading model" not in result.stderr
-        config.write_text(config.read_text().replace(f"      generate: {mode}\n", ""))
 
 
 @pytest.mark.build
