@@ -44,6 +44,7 @@ class Settings:
     draft: DraftSettings = field(default_factory=DraftSettings)
     server: ServerSettings | None = None
     labels: Labels = field(default_factory=Labels)
+    site_dir: Path | None = None  # MkDocs' output dir; the cache must stay out of it
 
     @property
     def work_dir(self) -> Path:
@@ -51,9 +52,9 @@ class Settings:
 
     @classmethod
     def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
-                     language: str = "en") -> Settings:
-        """Build from validated ``AigenConfig`` values (``language``: the theme's, for the labels);
-        every error names ``source`` and the option."""
+                     language: str = "en", site_dir: Path | None = None) -> Settings:
+        """Build from validated ``AigenConfig`` values (``language``: the theme's, for the labels;
+        ``site_dir``: MkDocs' output dir); every error names ``source`` and the option."""
         config_dir, docs_dir = Path(config_dir).resolve(), Path(docs_dir).resolve()
 
         def path(value: str | None) -> Path | None:
@@ -73,6 +74,7 @@ class Settings:
                 quantize=options["quantize"], corpus_extra=tuple(path(p) for p in options["corpus_extra"]),
                 draft=draft, server=_server(options),
                 labels=Labels(language, parse_overrides(options["labels"], source)),
+                site_dir=Path(site_dir).resolve() if site_dir else None,
             )
             settings.backend_settings()  # checks batch_size, device and quantize together
         except ValueError as error:
@@ -86,7 +88,7 @@ class Settings:
 
     @classmethod
     def load(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
-             language: str = "en") -> Settings:
+             language: str = "en", site_dir: Path | None = None) -> Settings:
         """Validate raw ``aigen`` options (as written under ``plugins: - aigen:``), then resolve them."""
         from mkdocs_aigen.config import AigenConfig
 
@@ -96,13 +98,18 @@ class Settings:
         if errors:
             key, error = errors[0]
             raise SettingsError(f"{source}: plugins.aigen.{key}: {error}")
-        return cls.from_options(config, config_dir, docs_dir, source, language)
+        return cls.from_options(config, config_dir, docs_dir, source, language, site_dir)
 
     def _check_paths(self, source: str) -> None:
-        cache_dir, docs_dir = self.cache_dir, self.docs_dir
-        if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
-            raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
-                                f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
+        cache_dir = self.cache_dir
+        for name, folder, why in (("docs_dir", self.docs_dir, "mkdocs serve would rebuild forever"),
+                                  ("site_dir", self.site_dir, "the cached drafts would be published")):
+            if cache_dir and folder and (cache_dir == folder or folder in cache_dir.parents):
+                raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside {name} ({why}); "
+                                    f"use e.g. .aigen/cache")
+        if cache_dir and cache_dir.exists() and not cache_dir.is_dir():
+            raise SettingsError(f"{source}: plugins.aigen.cache_dir: {cache_dir} is a file, not a directory; "
+                                f"use e.g. .aigen/cache")
         if self.templates_dir and not self.templates_dir.is_dir():
             raise SettingsError(f"{source}: plugins.aigen.templates_dir: {self.templates_dir} is not a directory; "
                                 f"create it (with <kind>.md.j2 templates) or remove the option")

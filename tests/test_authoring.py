@@ -408,11 +408,12 @@ def test_cli_reports_bad_front_matter_and_goes_on(site: Path, capsys):
         "mkdocs-aigen status: error: latin1.md: not UTF-8 (byte 22); save it as UTF-8"]
 
 
-def test_corrupt_review_state_is_a_one_line_error(site: Path):
+def test_corrupt_review_state_is_set_aside_with_one_warning(site: Path, caplog):
     (site / ".aigen").mkdir()
     (site / ".aigen/review-state.json").write_text("{not json")
-    with pytest.raises(AigenError, match=r"review-state.json: unreadable review state .*delete it"):
-        ReviewStore(site / ".aigen")
+    assert ReviewStore(site / ".aigen").pages == {}
+    assert [r.getMessage() for r in caplog.records if "malformed review state" in r.getMessage()]
+    assert [p.read_text() for p in (site / ".aigen").glob("review-state.json.bad-*")] == ["{not json"]
 
 
 def test_writes_are_atomic_and_keep_permissions(site: Path):

@@ -163,7 +163,7 @@ def test_cache_roundtrip_and_corrupt_entry(tmp_path, caplog):
     cache = DraftCache(tmp_path)
     key = cache_key({"topic": "T", "seed": 1})
     assert key != cache_key({"topic": "T", "seed": 2})
-    cache.put(key, {"text": "## A\n\nB"})
+    cache.put(key, {"text": "## A\n\nB", "code": [], "tokens": 3})
     assert cache.get(key)["text"] == "## A\n\nB"
     cache.path(key).write_text("{not json")
     assert cache.get(key) is None

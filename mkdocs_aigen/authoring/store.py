@@ -29,21 +29,30 @@ texts), so the approval of hand-deleted markers can be picked up by whichever co
 from __future__ import annotations
 
 import codecs
+import copy
 import hashlib
 import json
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from filelock import FileLock, Timeout
+
+from mkdocs_aigen.drafting.cache import code_checks, fits
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, load_stub
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.log import log
 from mkdocs_aigen.markers import digest_text, remove_markers
-from mkdocs_aigen.safeio import atomic_write_bytes, atomic_write_text
+from mkdocs_aigen.safeio import StorageError, atomic_write_bytes, atomic_write_text
 
 STATE_FILE = "review-state.json"
+LOCK_FILE = "review-state.lock"
+LOCK_TIMEOUT_S = 60
+ENTRY_SHAPE = {"heading": str, "state": str}
 DRAFTS_DIR = "drafts"
 FEEDBACK_DIR = "feedback"
 FEEDBACK_VERSION = 1
@@ -114,33 +123,98 @@ class PageFile:
 
 
 class ReviewStore:
-    """``.aigen/review-state.json``, ``.aigen/drafts/`` and ``.aigen/feedback/`` of one site."""
+    """``.aigen/review-state.json``, ``.aigen/drafts/`` and ``.aigen/feedback/`` of one site.
+
+    :meth:`save` holds ``.aigen/review-state.lock`` while it re-reads the file and writes it back
+    with this store's changes merged in, section by section, so concurrent commands lose nothing.
+    """
 
     def __init__(self, work_dir: Path) -> None:
         self.work_dir = Path(work_dir)
         self.state_path = self.work_dir / STATE_FILE
+        self._lock = FileLock(str(self.work_dir / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         self.pages: dict[str, dict[str, dict]] = self._load()
-        self._saved = json.dumps(self.pages, sort_keys=True)
+        self._base = copy.deepcopy(self.pages)
 
     def _load(self) -> dict[str, dict[str, dict]]:
-        if not self.state_path.is_file():
-            return {}
-        try:
-            data = json.loads(self.state_path.read_text(encoding="utf-8"))
-            pages = data["pages"]
-            if not isinstance(pages, dict):
-                raise TypeError("'pages' is not a mapping")
-        except (ValueError, KeyError, TypeError) as error:
-            raise AigenError(f"{self.state_path}: unreadable review state ({error}); fix it, or delete it "
-                             f"to rebuild it from the markers (approved sections then show as authored)") from None
+        """The recorded state; a malformed file is set aside and the state rebuilt (one warning)."""
+        pages, problem = self._read()
+        if problem is None:
+            return pages
+        with self._locked():
+            pages, problem = self._read()  # another command may have repaired it meanwhile
+            if problem is None:
+                return pages
+            backup = self.state_path.with_name(f"{STATE_FILE}.bad-{datetime.now():%Y%m%d-%H%M%S}")
+            try:
+                os.replace(self.state_path, backup)
+            except OSError as error:
+                raise StorageError.of(self.state_path, error) from None
+            log.warning("%s: malformed review state (%s); kept as %s and rebuilt from the page markers and %s/",
+                        self.state_path, problem, backup.name, FEEDBACK_DIR)
+            pages = self._rebuilt()
+            self._write(pages)
         return pages
 
+    def _read(self) -> tuple[dict[str, dict[str, dict]], str | None]:
+        """The file's pages and ``None``, or ``{}`` and what is wrong with it."""
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}, None
+        except OSError as error:
+            raise AigenError(f"{self.state_path}: cannot read ({error.strerror or error})") from None
+        except (ValueError, RecursionError) as error:
+            return {}, " ".join(str(error).split())[:120]
+        pages = data.get("pages") if isinstance(data, dict) else None
+        if not isinstance(pages, dict) or not all(
+                isinstance(entries, dict) and all(fits(entry, ENTRY_SHAPE) for entry in entries.values())
+                for entries in pages.values()):
+            return {}, "not {\"pages\": {page: {section: {\"heading\", \"state\", ...}}}}"
+        return pages, None
+
+    def _rebuilt(self) -> dict[str, dict[str, dict]]:
+        """Approved sections from the feedback records (latest approval wins); drafts are recorded
+        again from their markers by the next command that syncs the page."""
+        pages: dict[str, dict[str, dict]] = {}
+        for record in sorted(iter_feedback(self.work_dir), key=lambda r: str(r.get("approved_at"))):
+            try:
+                page, section = record["page"], record["section"]
+                name = _feedback_name(page, section, record["draft_digest"], record["approved_digest"])
+                pages.setdefault(page, {})[section] = {
+                    "heading": record["heading"], "state": "approved", "digest": record["draft_digest"],
+                    "approved_digest": record["approved_digest"], "feedback": f"{FEEDBACK_DIR}/{name}"}
+            except (KeyError, TypeError):
+                continue
+        return pages
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock_path = self.work_dir / LOCK_FILE
+        try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                yield
+        except Timeout:
+            raise AigenError(f"{lock_path}: still locked by another mkdocs-aigen after {LOCK_TIMEOUT_S} s; "
+                             f"run the command again when it is done") from None
+        except OSError as error:
+            raise StorageError.of(lock_path, error) from None
+
     def save(self) -> None:
-        text = json.dumps(self.pages, sort_keys=True)
-        if text != self._saved:
-            atomic_write_text(self.state_path, json.dumps({"version": 1, "pages": self.pages}, indent=1,
-                                                          sort_keys=True, ensure_ascii=False) + "\n")
-            self._saved = text
+        """Write this store's changes, merged into the file as it is now (under the lock)."""
+        if self.pages == self._base:
+            return
+        with self._locked():
+            current = self._load()
+            merged = _merged(current, self._base, self.pages)
+            if merged != current or not self.state_path.is_file():
+                self._write(merged)
+        self.pages, self._base = merged, copy.deepcopy(merged)
+
+    def _write(self, pages: dict[str, dict[str, dict]]) -> None:
+        atomic_write_text(self.state_path, json.dumps({"version": 1, "pages": pages}, indent=1, sort_keys=True,
+                                                      ensure_ascii=False) + "\n")
 
     def entries(self, src_path: str) -> dict[str, dict]:
         return self.pages.get(src_path, {})
@@ -151,10 +225,13 @@ class ReviewStore:
         if path is None or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            record = None
+        if not fits(record, {"text": str, "code": code_checks}):
             log.warning("%s: corrupt draft record ignored", path)
             return None
+        return record
 
     def remember_draft(self, page: StubPage, section: str, heading: str, text: str, code: list[dict]) -> str:
         """Keep a draft as generated (by digest) and mark the section drafted; returns the digest."""
@@ -174,9 +251,7 @@ class ReviewStore:
         approved = _normal(remove_markers(approved_text))
         approved_digest = digest_text(approved)
         original = self.original(draft_digest)
-        ident = hashlib.sha256("\0".join((page.src_path, section, draft_digest or "", approved_digest))
-                               .encode("utf-8")).hexdigest()[:24]
-        path = self.work_dir / FEEDBACK_DIR / f"{ident}.json"
+        path = self.work_dir / FEEDBACK_DIR / _feedback_name(page.src_path, section, draft_digest, approved_digest)
         if not path.is_file():
             record = {
                 "version": FEEDBACK_VERSION, "page": page.src_path, "topic": page.spec.topic, "kind": page.spec.kind,
@@ -207,6 +282,28 @@ def iter_feedback(work_dir: Path) -> Iterator[dict]:
             continue
         if isinstance(record, dict) and record.get("version") == FEEDBACK_VERSION and record.get("approved"):
             yield record
+
+
+def _feedback_name(page: str, section: str, draft_digest: str | None, approved_digest: str) -> str:
+    ident = hashlib.sha256("\0".join((page, section, draft_digest or "", approved_digest)).encode("utf-8"))
+    return f"{ident.hexdigest()[:24]}.json"
+
+
+def _merged(current: dict, base: dict, mine: dict) -> dict:
+    """``current`` with the sections that changed from ``base`` to ``mine`` set (or removed) as in ``mine``."""
+    merged = copy.deepcopy(current)
+    for page in base.keys() | mine.keys():
+        before, after = base.get(page, {}), mine.get(page, {})
+        for section in before.keys() | after.keys():
+            if before.get(section) == after.get(section):
+                continue
+            if section in after:
+                merged.setdefault(page, {})[section] = after[section]
+            else:
+                merged.get(page, {}).pop(section, None)
+        if page in merged and not merged[page]:
+            del merged[page]
+    return merged
 
 
 def _normal(text: str) -> str:

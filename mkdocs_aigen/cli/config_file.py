@@ -20,6 +20,7 @@ from mkdocs_aigen.cli.common import mkdocs_log_to
 from mkdocs_aigen.config import AigenConfig
 from mkdocs_aigen.errors import SettingsError
 from mkdocs_aigen.labels import theme_language
+from mkdocs_aigen.safeio import remove_stale_temps
 from mkdocs_aigen.settings import Settings
 
 # "Config value 'plugins': Plugin 'aigen' option 'generate': Expected one of ..." (mkdocs.config.base)
@@ -29,15 +30,21 @@ _CONFIG_VALUE = re.compile(r"Config value '(?P<key>[^']*)': "
 
 def load_settings(config_file: str | Path | None = None) -> Settings:
     """Settings of the ``aigen`` plugin in ``config_file`` (``None``: ./mkdocs.yml or ./mkdocs.yaml;
-    ``-``: stdin), or its defaults when the site does not list it."""
+    ``-``: stdin), or its defaults when the site does not list it. Temp files that a killed command
+    left in the site's ``.aigen`` and cache dirs are removed."""
     config, shown = _load_mkdocs_config(config_file)
     config_dir = Path(config.config_file_path).parent if config.config_file_path else Path.cwd()
     options = next((plugin.config for plugin in config.plugins.values() if isinstance(plugin.config, AigenConfig)),
                    None)
     language = theme_language(config.theme)
     if options is None:  # the site does not list the plugin: its defaults
-        return Settings.load({}, config_dir, Path(config.docs_dir), source=shown, language=language)
-    return Settings.from_options(options, config_dir, Path(config.docs_dir), source=shown, language=language)
+        settings = Settings.load({}, config_dir, Path(config.docs_dir), source=shown, language=language,
+                                 site_dir=config.site_dir)
+    else:
+        settings = Settings.from_options(options, config_dir, Path(config.docs_dir), source=shown,
+                                         language=language, site_dir=config.site_dir)
+    remove_stale_temps(settings.work_dir, settings.cache_dir)
+    return settings
 
 
 def settings_for(args: argparse.Namespace) -> Settings:

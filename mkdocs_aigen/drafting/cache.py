@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Union
 
 from mkdocs_aigen.log import log
 from mkdocs_aigen.safeio import atomic_write_text
+
+Shape = Mapping[str, Union[type, Callable[[Any], bool]]]
+"""Fields an entry must hold: each with its type, or a test its value must pass."""
 
 
 def cache_key(fields: dict[str, Any]) -> str:
@@ -18,14 +22,29 @@ def cache_key(fields: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def fits(value: Any, shape: Shape) -> bool:
+    """Whether ``value`` is a JSON object holding every field of ``shape``."""
+    return isinstance(value, dict) and all(
+        name in value and (isinstance(value[name], check) if isinstance(check, type) else check(value[name]))
+        for name, check in shape.items())
+
+
+def code_checks(value: Any) -> bool:
+    """A draft's ``code``: a list of checks, each with its ``status`` and ``language``."""
+    return isinstance(value, list) and all(fits(check, {"status": str, "language": str}) for check in value)
+
+
+DRAFT_SHAPE: Shape = MappingProxyType({"text": str, "code": code_checks, "tokens": int})
+
+
 class DraftCache:
     """Records keyed by :func:`cache_key` under ``root/<k[:2]>/<k>.json``.
 
-    ``shape`` names the fields every record must hold and their types (a draft: its ``text``);
-    a record without them is corrupt, warned about and treated as missing.
+    ``shape`` names the fields every record must hold (a draft: its ``text``, ``code`` checks and
+    ``tokens``); a record without them is corrupt, warned about and treated as missing.
     """
 
-    def __init__(self, root: Path, shape: Mapping[str, type] = MappingProxyType({"text": str})) -> None:
+    def __init__(self, root: Path, shape: Shape = DRAFT_SHAPE) -> None:
         self.root = Path(root)
         self.shape = dict(shape)
 
@@ -39,11 +58,14 @@ class DraftCache:
             entry = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except IsADirectoryError:
+            log.warning("%s: a directory where a cache entry belongs; removed, the entry is regenerated", path)
+            shutil.rmtree(path, ignore_errors=True)
+            return None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
             log.warning("%s: corrupt cache entry ignored and regenerated (%s)", path, error)
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key or not all(
-                isinstance(entry.get(name), kind) for name, kind in self.shape.items()):
+        if not fits(entry, self.shape) or entry.get("key") != key:
             log.warning("%s: corrupt cache entry ignored and regenerated (bad shape)", path)
             return None
         return entry

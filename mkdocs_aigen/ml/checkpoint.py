@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs_aigen.errors import AigenError
-from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.safeio import TEMP_SUFFIX, atomic_write_text
 
 CARD_NAME = "aigen-model.json"
 QUANTIZE_CHOICES = ("int8",)
@@ -54,9 +54,13 @@ def _weight_files(model_dir: Path) -> list[Path]:
 
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+    except OSError as error:
+        raise ModelDirError(f"{path}: cannot read the weights ({error.strerror or error}); "
+                            "make it readable or replace the model dir") from None
     return digest.hexdigest()
 
 
@@ -116,6 +120,16 @@ def _check_model_dir(model_dir: Path) -> None:
         )
 
 
+def damaged_model_dir(model_dir: Path, problem: Exception | str) -> ModelDirError:
+    """The one-line error for a model dir whose files are there but do not load or run."""
+    if isinstance(problem, Exception):
+        problem = f"{type(problem).__name__}: {(str(problem).strip().splitlines() or [''])[0][:200]}"
+    return ModelDirError(
+        f"model dir {model_dir} is damaged ({problem}); replace it with a complete save_pretrained() "
+        "directory, or run `mkdocs-aigen train` again when it is the site's .aigen/model"
+    )
+
+
 def _quiet_transformers() -> None:
     """No per-file progress bars from transformers: build and CLI output stays readable."""
     from transformers.utils import logging as hf_logging
@@ -144,15 +158,18 @@ def load_causal_lm(
     if quantize and torch.device(device).type != "cpu":
         raise ValueError(f"quantize={quantize!r} runs on CPU only, not on device {device!r}")
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_dir, local_files_only=True, trust_remote_code=False
-    )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            model_dir, local_files_only=True, trust_remote_code=False
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, use_safetensors=True, trust_remote_code=False, local_files_only=True
+        )
+    except Exception as error:  # whatever a damaged file makes transformers/safetensors raise
+        raise damaged_model_dir(model_dir, error) from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
-        model_dir, use_safetensors=True, trust_remote_code=False, local_files_only=True
-    )
     model.to(device)
     model.eval()
     if quantize == "int8":
@@ -173,13 +190,13 @@ def save_model_dir(model: Any, tokenizer: Any, out_dir: str | os.PathLike, card:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _quiet_transformers()
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=TEMP_SUFFIX, dir=out_dir.parent))
     retired = None
     try:
         model.save_pretrained(staging, safe_serialization=True, max_shard_size="16MB")
         tokenizer.save_pretrained(staging)
         atomic_write_text(staging / CARD_NAME, json.dumps(card, indent=2, sort_keys=True) + "\n")
-        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", suffix=TEMP_SUFFIX, dir=out_dir.parent))
         if out_dir.exists():
             os.replace(out_dir, retired / out_dir.name)
         try:

@@ -14,7 +14,8 @@ otherwise be empty); a single document goes to ``train``.
 ``train-NNNNN.jsonl`` / ``validation-NNNNN.jsonl`` shards of about ``shard_bytes`` (one JSON
 object a line, each with ``doc`` and ``source``) and ``manifest.json``, written last:
 ``format``, ``kind`` (``site`` or ``packages``), ``digest`` (of every line, split by split),
-``shards`` per split, and what the corpus adds:
+``shards`` per split, ``secrets_redacted`` (secrets found in the text and replaced, see
+:mod:`mkdocs_aigen.ml.secrets`: none reaches a model), and what the corpus adds:
 
 * ``site``: records ``{"doc", "source", "prompt", "completion"}`` sorted by document; the
   manifest adds ``validation_fraction``, ``token_unit``, ``duplicates_dropped`` and document /
@@ -35,9 +36,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.ml.secrets import redact_secrets
 from mkdocs_aigen.safeio import atomic_write_text
 
 SPLITS = ("train", "validation")
+ID_FIELDS = ("doc", "source")
 MANIFEST = "manifest.json"
 FORMAT = "mkdocs-aigen-corpus/2"
 SITE, PACKAGES = "site", "packages"
@@ -179,8 +182,15 @@ class CorpusWriter:
         self.sizes = dict.fromkeys(SPLITS, 0)
         self.shards: dict[str, list[str]] = {split: [] for split in SPLITS}
         self.digests = {split: hashlib.sha256() for split in SPLITS}
+        self.secrets_redacted = 0
 
     def add(self, split: str, record: dict) -> None:
+        """Write ``record`` with the secrets in its text redacted (its ``doc`` and ``source`` ids kept)."""
+        record = dict(record)
+        for name, value in record.items():
+            if name not in ID_FIELDS and isinstance(value, str):
+                record[name], found = redact_secrets(value)
+                self.secrets_redacted += found
         line = json.dumps(record, ensure_ascii=False) + "\n"
         self.pending[split].append(line)
         self.digests[split].update(line.encode("utf-8"))
@@ -202,7 +212,7 @@ class CorpusWriter:
             self._flush(split)
             digest.update(f"\0{split}\0{self.digests[split].hexdigest()}".encode())
         manifest = {"format": FORMAT, "kind": self.kind, "digest": "sha256:" + digest.hexdigest(),
-                    "shards": self.shards, **fields}
+                    "shards": self.shards, "secrets_redacted": self.secrets_redacted, **fields}
         atomic_write_text(self.out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return manifest
 
@@ -332,7 +342,8 @@ def format_stats(stats: dict) -> str:
     lines = [
         f"corpus: {total['documents']} documents ({splits['train']['documents']} train, "
         f"{splits['validation']['documents']} validation), {total['examples']} examples, "
-        f"{total['tokens']:,} {unit} ({stats['duplicates_dropped']} duplicates dropped)"
+        f"{total['tokens']:,} {unit} ({stats['duplicates_dropped']} duplicates dropped"
+        + (f", {stats['secrets_redacted']} secrets redacted)" if stats.get("secrets_redacted") else ")")
     ]
     for source, tally in stats["sources"].items():
         lines.append(f"  {source:<10} {tally['documents']:>5} documents {tally['examples']:>6} examples "

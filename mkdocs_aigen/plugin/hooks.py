@@ -28,7 +28,7 @@ from mkdocs_aigen.plugin.render import (
 )
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
 from mkdocs_aigen.project import Project, RenderedStub
-from mkdocs_aigen.safeio import atomic_write_text
+from mkdocs_aigen.safeio import atomic_write_text, remove_stale_temps
 from mkdocs_aigen.settings import Settings
 
 CSS_URI = "assets/aigen/aigen.css"
@@ -55,9 +55,10 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         try:
             settings = Settings.from_options(self.config, config_dir, Path(config.docs_dir),
                                              source=config.config_file_path or "mkdocs.yml",
-                                             language=theme_language(config.theme))
+                                             language=theme_language(config.theme), site_dir=config.site_dir)
         except AigenError as error:
             raise PluginError(str(error)) from None
+        remove_stale_temps(settings.work_dir, settings.cache_dir)  # left by a killed build or command
         if self.project is None or self.project.settings != settings:
             self.project = Project(settings)  # kept across serve rebuilds: the model loads once
         config.extra_css.append(CSS_URI)
@@ -68,6 +69,12 @@ class AigenPlugin(BasePlugin[AigenConfig]):
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled:
             return files
+        try:
+            return self._draft_files(files, config)
+        except AigenError as error:  # e.g. a damaged model dir, an unwritable .aigen
+            raise PluginError(str(error)) from None
+
+    def _draft_files(self, files: Files, config) -> Files:
         started = time.monotonic()
         project, settings = self.project, self.project.settings
         project.new_run()
@@ -80,11 +87,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
                 continue
             if page is not None:
                 pages.append(page)
-        try:
-            store = ReviewStore(settings.work_dir)
-            drafts = project.draft(pages, settings.generate)
-        except AigenError as error:
-            raise PluginError(str(error)) from None
+        store = ReviewStore(settings.work_dir)
+        drafts = project.draft(pages, settings.generate)
         self.rendered = {p.src_path: project.render(p, drafts, settings.generate, store) for p in pages}
         hide = not settings.publish_unreviewed and not self.serve
         for rendered in self.rendered.values():

@@ -14,7 +14,7 @@ from typing import Any
 
 from mkdocs_aigen.ml.backends import BATCH_SIZE, BackendSettings
 from mkdocs_aigen.ml.backends.stopping import close_fences, cut_at_stop
-from mkdocs_aigen.ml.checkpoint import load_causal_lm, weights_digest
+from mkdocs_aigen.ml.checkpoint import damaged_model_dir, load_causal_lm, weights_digest
 from mkdocs_aigen.ml.decoding import (
     DecodingSettings,
     GenerationRequest,
@@ -120,6 +120,7 @@ class TransformersGenerator:
             raise ValueError("batch_size must be >= 1")
         self.settings = settings
         self.batch_size = batch_size
+        self.model_dir = Path(model_dir)
         self.model, self.tokenizer = load_causal_lm(model_dir, device=device, quantize=quantize)
         self.device = self.model.get_input_embeddings().weight.device
         if self.device.type == "cpu":
@@ -262,6 +263,8 @@ class TransformersGenerator:
         import torch
 
         scores = logits.float()
+        if not bool(torch.isfinite(scores).all()):
+            raise damaged_model_dir(self.model_dir, "its weights give inf/nan scores")
         for i, row in enumerate(rows):
             if row.processors:
                 ids = torch.tensor([row.prompt_ids + row.new_ids], device=self.device)
