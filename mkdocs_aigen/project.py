@@ -40,7 +40,7 @@ class Project:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.kinds = KindLibrary(settings.templates_dir)
+        self.kinds = KindLibrary(settings.templates_dir, settings.work_dir / "templates-bytecode")
         caching = settings.cache and settings.cache_dir
         self.cache = DraftCache(settings.cache_dir) if caching else None
         self.verdicts = DraftCache(settings.cache_dir / "verdicts", VERDICT_SHAPE) if caching else None

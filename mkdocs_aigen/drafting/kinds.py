@@ -68,11 +68,16 @@ def _call(macro, *args, context: tuple[Passage, ...]):
 class KindLibrary:
     """Kinds found in the user's ``templates_dir`` first, then in the packaged templates."""
 
-    def __init__(self, user_dir: Path | None = None) -> None:
+    def __init__(self, user_dir: Path | None = None, bytecode_dir: Path | None = None) -> None:
+        """``bytecode_dir`` keeps compiled templates across processes (Jinja's bytecode cache), so a
+        warm ``mkdocs build`` does not compile every kind again."""
         self.dirs = [Path(user_dir)] if user_dir else []
         self.dirs.append(packaged_templates_dir())
+        if bytecode_dir is not None:
+            Path(bytecode_dir).mkdir(parents=True, exist_ok=True)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
