@@ -18,7 +18,7 @@ from mini_site import AIGEN, BUILD, backdate, mini_site, run, start
 pytestmark = pytest.mark.build
 
 STUBS = 8  # concurrent drafts of 4 pages each overlap enough to lose half the state without the lock
-APPROVED = 3  # pages approved in the approve tests
+APPROVED = 6  # pages approved in the approve tests: room for 4 kills when runs finish first
 TRAIN = ("train", "-q", "--max-steps", "2", "--seq-len", "64", "--batch-tokens", "128", "--checkpoint-every", "1")
 
 
@@ -95,14 +95,14 @@ def kill_repeatedly(site: Path, command, duration: float, kills: int, seed: int,
         if killed == kills or args is None:
             break
         started = time.monotonic()
-        process = start(args, site)
-        try:
-            process.wait(timeout=rng.uniform(0.05, 0.95) * duration)
-            duration = time.monotonic() - started  # finished first: aim within this (warmer) run next time
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            killed += 1
+        with start(args, site) as process:  # closes its pipe on the way out
+            try:
+                process.wait(timeout=rng.uniform(0.05, 0.95) * duration)
+                duration = time.monotonic() - started  # finished first: aim within this (warmer) run next time
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                killed += 1
         check()
     return killed
 
@@ -170,6 +170,11 @@ def test_concurrent_drafts_lose_no_review_state(states, tmp_path):
         shutil.copytree(base / "built", site)
         runs = [start((*AIGEN, "draft", "-q", *(f"stub-{i}.md" for i in range(first, STUBS, 2))), site)
                 for first in (0, 1)]
-        assert [process.wait() for process in runs] == [0, 0], [process.stderr.read() for process in runs]
+        try:
+            codes, errors = [process.wait() for process in runs], [process.stderr.read() for process in runs]
+        finally:
+            for process in runs:
+                process.stderr.close()
+        assert codes == [0, 0], errors
         assert json.loads((site / ".aigen" / "review-state.json").read_text()) == expected
         assert docs_bytes(site) == docs_bytes(base / "drafted")

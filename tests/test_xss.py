@@ -170,7 +170,8 @@ def site(tmp_path_factory) -> Path:
         project.cache.put(project.drafter.key(job), {
             "text": f"## {job.heading}\n\n{chunk}", "page": job.page, "section": job.heading,
             "code": [{"status": "invalid", "language": "python", "attempts": 1,
-                      "error": "SystemExit: <script>alert(92)</script><img src=x onerror=alert(93)>"}]})
+                      "error": "SystemExit: <script>alert(92)</script><img src=x onerror=alert(93)>"}],
+            "tokens": 0})
     result = mkdocs_build(root / "mkdocs.yml")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

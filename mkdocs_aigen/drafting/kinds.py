@@ -65,6 +65,20 @@ def _call(macro, *args, context: tuple[Passage, ...]):
     return macro(*args)
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, best effort: unwritable or full storage only costs a recompile."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 class KindLibrary:
     """Kinds found in the user's ``templates_dir`` first, then in the packaged templates."""
 
@@ -73,11 +87,9 @@ class KindLibrary:
         warm ``mkdocs build`` does not compile every kind again."""
         self.dirs = [Path(user_dir)] if user_dir else []
         self.dirs.append(packaged_templates_dir())
-        if bytecode_dir is not None:
-            Path(bytecode_dir).mkdir(parents=True, exist_ok=True)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
-            bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
+            bytecode_cache=_BytecodeCache(bytecode_dir) if bytecode_dir else None,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
