@@ -16,6 +16,7 @@ from mkdocs_aigen.errors import SettingsError
 from mkdocs_aigen.log import log
 from mkdocs_aigen.ml.backends import BackendSettings
 from mkdocs_aigen.ml.backends.openai import ServerSettings
+from mkdocs_aigen.ml.checkpoint import is_model_dir
 from mkdocs_aigen.ml.decoding import DecodingSettings
 
 PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"
@@ -97,9 +98,10 @@ class Settings:
         if cache_dir and (cache_dir == docs_dir or docs_dir in cache_dir.parents):
             raise SettingsError(f"{source}: plugins.aigen.cache_dir: must be outside docs_dir "
                                 f"(mkdocs serve would rebuild forever); use e.g. .aigen/cache")
-        if self.model and not (self.model / "config.json").is_file():
-            raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json); "
-                                f"point it at a local Hugging Face model directory, or remove it to use "
+        if self.model and not is_model_dir(self.model):
+            raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json or "
+                                f"adapter_config.json); point it at a local Hugging Face model or LoRA adapter "
+                                f"directory, or remove it to use "
                                 f".aigen/model (mkdocs-aigen train) or the shipped base")
 
     def model_dir(self) -> Path:
@@ -107,7 +109,7 @@ class Settings:
         if self.model:
             return self.model
         trained = self.work_dir / "model"
-        return trained if (trained / "config.json").is_file() else PACKAGED_MODEL
+        return trained if is_model_dir(trained) else PACKAGED_MODEL
 
     def backend_settings(self) -> BackendSettings:
         return BackendSettings(model_dir=self.model_dir(), decoding=self.draft.decoding, batch_size=self.batch_size,
