@@ -15,7 +15,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any, ContextManager, Sequence
 
-from mkdocs_aigen import progress
+from mkdocs_aigen.progress import set_enabled
 
 if TYPE_CHECKING:
     import torch
@@ -67,7 +67,7 @@ class Group(Single):
         self.world = self.accelerator.num_processes
         self.device = str(self.accelerator.device)
         if not self.is_main:
-            progress.set_enabled(False)
+            set_enabled(False)
 
     def wrap(self, model: "torch.nn.Module") -> "torch.nn.Module":
         return self.accelerator.prepare_model(model)
