@@ -17,6 +17,7 @@ from mkdocs_aigen.labels import Labels, parse_overrides
 from mkdocs_aigen.log import log
 from mkdocs_aigen.ml.backends import BackendSettings
 from mkdocs_aigen.ml.backends.openai import ServerSettings
+from mkdocs_aigen.ml.checkpoint import is_model_dir
 from mkdocs_aigen.ml.decoding import DecodingSettings
 
 PACKAGED_MODEL = Path(__file__).resolve().parent / "ml" / "base"
@@ -113,9 +114,10 @@ class Settings:
         if self.templates_dir and not self.templates_dir.is_dir():
             raise SettingsError(f"{source}: plugins.aigen.templates_dir: {self.templates_dir} is not a directory; "
                                 f"create it (with <kind>.md.j2 templates) or remove the option")
-        if self.model and not (self.model / "config.json").is_file():
-            raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json); "
-                                f"point it at a local Hugging Face model directory, or remove it to use "
+        if self.model and not is_model_dir(self.model):
+            raise SettingsError(f"{source}: plugins.aigen.model: {self.model} holds no model (no config.json or "
+                                f"adapter_config.json); point it at a local Hugging Face model or LoRA adapter "
+                                f"directory, or remove it to use "
                                 f".aigen/model (mkdocs-aigen train) or the shipped base")
 
     def model_dir(self) -> Path:
@@ -123,7 +125,7 @@ class Settings:
         if self.model:
             return self.model
         trained = self.work_dir / "model"
-        return trained if (trained / "config.json").is_file() else PACKAGED_MODEL
+        return trained if is_model_dir(trained) else PACKAGED_MODEL
 
     def backend_settings(self) -> BackendSettings:
         return BackendSettings(model_dir=self.model_dir(), decoding=self.draft.decoding, batch_size=self.batch_size,

@@ -114,12 +114,14 @@ def test_same_seed_gives_the_same_weights(tiny_model_dir, corpus_dir, tmp_path):
     assert weights_digest(first.out_dir) == weights_digest(second.out_dir)
 
 
-def test_lora_is_merged_into_plain_weights(tiny_model_dir, corpus_dir, tmp_path):
+def test_lora_with_merge_is_merged_into_plain_weights(tiny_model_dir, corpus_dir, tmp_path):
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM
 
-    outcome = fine_tune(corpus_dir, settings(tiny_model_dir, tmp_path / "lora", lora=LoraSettings(rank=4), lr=1e-2))
-    assert outcome.card["method"] == "lora"
+    outcome = fine_tune(corpus_dir, settings(tiny_model_dir, tmp_path / "lora", lora=LoraSettings(rank=4), lr=1e-2,
+                                             merge=True))
+    assert (outcome.card["method"], outcome.card["format"]) == ("lora", "model")
+    assert outcome.card["adapter_digest"].startswith("sha256:")
     assert outcome.card["metrics"]["after"]["val_loss"] < outcome.card["metrics"]["before"]["val_loss"]
     for weights in (tmp_path / "lora").glob("*.safetensors"):
         with safe_open(weights, "pt") as handle:

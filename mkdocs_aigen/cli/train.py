@@ -23,7 +23,8 @@ HELP = "fine-tune the model on the site's corpus"
 EXAMPLE = """\
 examples:
   mkdocs-aigen train --max-minutes 10                 # full fine-tune of the base, from ./mkdocs.yml
-  mkdocs-aigen train -f site/mkdocs.yml --lora --device cuda --reuse
+  mkdocs-aigen train -f site/mkdocs.yml --lora --reuse   # a PEFT adapter dir (--merge: a full model)
+  accelerate launch --multi_gpu --num_processes 4 -m mkdocs_aigen.cli train --lora   # data-parallel
 """
 
 
@@ -32,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", type=Path, help="model to start from (default: plugins.aigen.model, "
                                                   "else the base shipped with mkdocs-aigen)")
     parser.add_argument("--out", type=Path, help="where to write the model (default: .aigen/model)")
-    parser.add_argument("--lora", action="store_true", help="train LoRA adapters (merged on save) instead of "
-                                                            "every weight")
+    parser.add_argument("--lora", action="store_true", help="train LoRA adapters instead of every weight and "
+                                                            "write a PEFT adapter dir")
+    parser.add_argument("--merge", action="store_true", help="with --lora: write a full model with the "
+                                                             "adapters merged in")
     parser.add_argument("--lora-rank", type=int, default=LoraSettings.rank,
                         help=f"rank of the LoRA adapters (default {LoraSettings.rank})")
     parser.add_argument("--lora-alpha", type=int, default=LoraSettings.alpha,
@@ -60,29 +63,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mkdocs_aigen.cli.config_file import settings_for
-    from mkdocs_aigen.ml.checkpoint import ModelDirError
     from mkdocs_aigen.ml.corpus import format_stats
-    from mkdocs_aigen.ml.train import fine_tune, summary_line
+    from mkdocs_aigen.ml.loop_config import TrainingError
+    from mkdocs_aigen.ml.parallel import main_only, processes
+    from mkdocs_aigen.ml.train import check_base_dir, fine_tune, summary_line
     from mkdocs_aigen.site_corpus import base_model_dir, build_site_corpus, corpus_dir
 
+    if args.merge and not args.lora:
+        raise TrainingError("--merge merges LoRA adapters into the base: add --lora")
     settings = settings_for(args)
     base = args.base.resolve() if args.base else base_model_dir(settings)
-    if not (base / "config.json").is_file():
-        raise ModelDirError(f"{base}: no model to fine-tune; pass --base DIR or set plugins.aigen.model in "
-                            f"{args.config_file or 'mkdocs.yml'}")
-    stats = build_site_corpus(settings, tokenizer_dir=base, validation_fraction=args.validation_fraction)
-    print(format_stats(stats))
+    check_base_dir(base)
+    stats = main_only(build_site_corpus, settings, tokenizer_dir=base, validation_fraction=args.validation_fraction)
+    main_only(print, format_stats(stats) if stats else "")
     options = FineTuneSettings(
         base_dir=base, out_dir=args.out.resolve() if args.out else settings.work_dir / "model",
         checkpoint_dir=settings.work_dir / "train-checkpoints",
-        lora=LoraSettings(args.lora_rank, args.lora_alpha) if args.lora else None, lr=args.lr,
+        lora=LoraSettings(args.lora_rank, args.lora_alpha) if args.lora else None, merge=args.merge, lr=args.lr,
         seq_len=args.seq_len, batch_tokens=args.batch_tokens, epochs=args.epochs, max_steps=args.max_steps,
         max_minutes=args.max_minutes, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
         patience=args.patience, seed=args.seed, device=settings.device or "auto",
         digest_memo=settings.work_dir / "weights-digest.json",
     )
     outcome = fine_tune(corpus_dir(settings), options, reuse=args.reuse, fresh=args.fresh)
-    for note in outcome.notes:
-        print(note)
-    print(summary_line(outcome))
+    if processes().is_main:
+        for note in outcome.notes:
+            print(note)
+        print(summary_line(outcome))
     return 0

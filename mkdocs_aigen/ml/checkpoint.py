@@ -144,13 +144,17 @@ def load_causal_lm(
 
     ``device``: default CUDA when available, else CPU. ``quantize="int8"``: dynamic int8
     quantisation of the ``nn.Linear`` layers (CPU only). The tokenizer pads on the left and
-    has a pad token (EOS when it had none).
+    has a pad token (EOS when it had none). A PEFT adapter dir loads its base (see
+    :func:`adapter_base_dir`) with the adapters merged in. A damaged dir is one
+    :class:`ModelDirError` line.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model_dir = Path(model_dir)
+    adapter_dir = Path(model_dir)
+    model_dir = adapter_base_dir(adapter_dir) or adapter_dir
     _check_model_dir(model_dir)
+    require_builtin_causal_lm(model_dir)
     _quiet_transformers()
     if quantize is not None and quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES} or None, not {quantize!r}")
@@ -165,8 +169,12 @@ def load_causal_lm(
         model = AutoModelForCausalLM.from_pretrained(
             model_dir, use_safetensors=True, trust_remote_code=False, local_files_only=True
         )
-    except Exception as error:  # whatever a damaged file makes transformers/safetensors raise
-        raise damaged_model_dir(model_dir, error) from None
+        if model_dir != adapter_dir:
+            model = _merge_adapter(model, adapter_dir)
+    except ModelDirError:
+        raise
+    except Exception as error:  # whatever a damaged file makes transformers/safetensors/peft raise
+        raise damaged_model_dir(adapter_dir, error) from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -226,3 +234,57 @@ def read_model_card(model_dir: str | os.PathLike) -> dict:
     if not isinstance(card, dict):
         raise ModelDirError(f"{card_path} must hold a JSON object; delete it or retrain")
     return card
+
+
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def is_model_dir(path: Path) -> bool:
+    """Whether ``path`` holds a model: a transformers model dir or a PEFT adapter dir."""
+    return (path / "config.json").is_file() or (path / ADAPTER_CONFIG).is_file()
+
+
+def adapter_base_dir(model_dir: str | os.PathLike) -> Path | None:
+    """The base model dir of a PEFT adapter dir (``base_model_name_or_path`` in its
+    adapter_config.json; a relative path counts from the adapter dir); ``None`` for a model dir."""
+    config_path = Path(model_dir) / ADAPTER_CONFIG
+    if not config_path.is_file():
+        return None
+    try:
+        base = json.loads(config_path.read_text(encoding="utf-8"))["base_model_name_or_path"]
+        base_dir = Path(model_dir) / base
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelDirError(f"{config_path}: no readable base_model_name_or_path ({exc}); "
+                            "retrain with `mkdocs-aigen train --lora`") from None
+    if not (base_dir / "config.json").is_file():
+        raise ModelDirError(f"{config_path}: base_model_name_or_path {base!r} is not a local model dir; "
+                            "point it at the base the adapter was trained on")
+    return base_dir
+
+
+def _merge_adapter(model: Any, adapter_dir: Path) -> Any:
+    """``model`` with the LoRA adapters of ``adapter_dir`` (safetensors only) merged into its weights."""
+    if not (adapter_dir / ADAPTER_WEIGHTS).is_file():
+        raise ModelDirError(f"adapter dir {adapter_dir} has no {ADAPTER_WEIGHTS}; only safetensors are loaded")
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ModelDirError(f"{adapter_dir} is a LoRA adapter and loading it needs peft: "
+                            "pip install 'mkdocs-aigen[lora]'") from None
+    with warnings.catch_warnings():  # peft calls a transformers API deprecated in v5
+        warnings.simplefilter("ignore", FutureWarning)
+        return PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+
+
+def require_builtin_causal_lm(model_dir: Path) -> None:
+    """ModelDirError unless config.json names a causal-LM architecture built into transformers."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    try:
+        model_type = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelDirError(f"model dir {model_dir}: config.json is not a JSON object ({exc})") from None
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelDirError(f"model dir {model_dir}: model_type {model_type!r} is not a causal LM built into "
+                            "transformers (remote code is never run); use a supported architecture")

@@ -10,10 +10,15 @@ Settings and results: :mod:`.loop_config`; optimisers (``adamw``, or ``muon`` fo
 matrices) and the warm-up + ``wsd`` / ``cosine`` / ``constant`` schedule: :mod:`.optim`;
 checkpoints, from which :func:`train` resumes: :mod:`.resume`. On CUDA the forward pass runs under
 bf16 autocast. Progress (tokens/s, loss, ETA) goes through :mod:`mkdocs_aigen.progress`.
+
+Under ``accelerate launch`` (:mod:`.parallel`) each process takes its share of every step's windows
+and of the validation windows; gradients, losses and the elapsed time are summed across processes,
+so all of them stop at the same step, and only the main process writes checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError, TrainResult
 from mkdocs_aigen.ml.optim import build_optimizers, lr_factor
+from mkdocs_aigen.ml.parallel import processes
 from mkdocs_aigen.ml.resume import latest_checkpoint, load_checkpoint, save_checkpoint
 from mkdocs_aigen.progress import progress_bar
 
@@ -29,9 +35,12 @@ if TYPE_CHECKING:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when available, else ``cpu``; anything else is checked."""
+    """``auto`` → ``cuda`` when available, else ``cpu``; anything else is checked. Under
+    ``accelerate launch``: the device the launcher gave this process."""
     import torch
 
+    if processes().device is not None:
+        return processes().device
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -105,14 +114,16 @@ def evaluate(
     model.eval()
     total_loss = 0.0
     total_count = 0
+    mine = processes().shard(torch.arange(n_windows))
     with torch.no_grad(), _autocast(device, bf16):
-        for start in range(0, n_windows, batch_sequences):
-            indices = torch.arange(start, min(start + batch_sequences, n_windows))
-            inputs, labels = _window_batch(tokens, loss_mask, indices, seq_len)
+        for start in range(0, len(mine), batch_sequences):
+            inputs, labels = _window_batch(tokens, loss_mask, mine[start : start + batch_sequences], seq_len)
             loss_sum, count = _loss_sum(model, inputs.to(device), labels.to(device))
             total_loss += float(loss_sum)
             total_count += int(count)
     model.train(was_training)
+    if processes().world > 1:
+        total_loss, total_count = processes().sum([total_loss, total_count])
     if total_count == 0:
         raise TrainingError("validation stream has no predicted tokens (loss_mask is all False)")
     mean = total_loss / total_count
@@ -120,8 +131,6 @@ def evaluate(
 
 
 def _autocast(device: "torch.device", bf16: bool):
-    import contextlib
-
     import torch
 
     if device.type == "cuda" and bf16:
@@ -163,6 +172,10 @@ def train(
         raise TrainingError("train_loss_mask must have the shape of train_tokens")
     if (config.patience or config.keep_best) and val_tokens is None:
         raise TrainingError("patience / keep_best need validation tokens")
+    group = processes()
+    if config.sequences_per_step < group.world:
+        raise TrainingError(f"a step holds {config.sequences_per_step} sequences, fewer than the {group.world} "
+                            f"processes; raise the batch tokens to at least {group.world * config.seq_len}")
     device = torch.device(resolve_device(config.device))
     torch.manual_seed(config.seed)
     if device.type == "cuda":
@@ -171,7 +184,8 @@ def train(
     model.to(device)
     model.train()
     optimizers = build_optimizers(model, config)
-    forward_model = torch.compile(model) if config.compile else model
+    compiled = torch.compile(model) if config.compile else model
+    forward_model = group.wrap(compiled)
 
     state: dict[str, Any] = {
         "step": 0, "tokens_seen": 0, "elapsed": 0.0, "train_history": [], "val_history": [],
@@ -194,7 +208,7 @@ def train(
 
     def run_eval() -> float:
         loss, _ = evaluate(
-            forward_model, val_tokens, config.seq_len, max_tokens=config.eval_tokens,
+            compiled, val_tokens, config.seq_len, max_tokens=config.eval_tokens,
             batch_sequences=config.sequences_per_micro_batch, loss_mask=val_loss_mask, bf16=config.bf16,
         )
         state["val_history"].append([state["step"], loss])
@@ -217,6 +231,8 @@ def train(
                 forward_model, model, optimizers, factor, train_tokens, train_loss_mask,
                 _step_indices(state["step"], config, n_windows), config, device,
             )
+            if group.world > 1:
+                step_loss = group.sum([step_loss])[0]
             if not math.isfinite(step_loss):
                 raise TrainingError(f"training loss became {step_loss} at step {state['step']}; "
                                     "lower the learning rate")
@@ -239,8 +255,10 @@ def train(
                         best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 else:
                     state["bad_evals"] += 1
+            if group.world > 1:  # every process then stops at the same step
+                state["elapsed"] = group.sum([state["elapsed"]])[0] / group.world
             every = config.checkpoint_every or config.eval_every
-            if config.checkpoint_dir is not None and state["step"] % every == 0:
+            if config.checkpoint_dir is not None and state["step"] % every == 0 and group.is_main:
                 save_checkpoint(model, optimizers, config, state, best_weights)
             bar.update(state["step"] - resumed_from, session_tokens, **_bar_fields(state, config, smoothed, factor))
             if evaluated and config.patience is not None and state["bad_evals"] >= config.patience:
@@ -255,7 +273,7 @@ def train(
                 state["best_val"], state["best_step"] = loss, state["step"]
                 best_weights = None
         final_val = state["val_history"][-1][1]
-    if config.checkpoint_dir is not None and state["step"] > resumed_from:
+    if config.checkpoint_dir is not None and state["step"] > resumed_from and group.is_main:
         save_checkpoint(model, optimizers, config, state, best_weights)
     if config.keep_best and best_weights is not None and state["best_step"] != state["step"]:
         model.load_state_dict(best_weights)
@@ -277,22 +295,29 @@ def train(
 
 def _optimizer_step(forward_model, model, optimizers, lr_factor_now: float, tokens, loss_mask, indices,
                     config: TrainConfig, device) -> tuple[float, int]:
-    """One optimiser step over the windows ``indices`` (in micro-batches); its mean loss and predicted tokens."""
+    """One optimiser step over this process's share of the windows ``indices`` (in micro-batches); its
+    share of the step's mean loss, and the step's predicted tokens."""
     import torch
 
     for optimizer in optimizers:
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * lr_factor_now
+    group = processes()
     inputs, labels = _window_batch(tokens, loss_mask, indices, config.seq_len)
-    predicted = int((labels != -100).sum())
+    predicted = int((labels != -100).sum())  # over all processes: the gradients are summed, not averaged
+    mine = group.shard(torch.arange(len(indices)))
+    inputs, labels = inputs[mine], labels[mine]
     per_micro = config.sequences_per_micro_batch
     step_loss = 0.0
-    for start in range(0, len(indices), per_micro):
+    for start in range(0, len(mine), per_micro):
         micro_inputs = inputs[start : start + per_micro].to(device, non_blocking=True)
         micro_labels = labels[start : start + per_micro].to(device, non_blocking=True)
-        with _autocast(device, config.bf16):
-            loss_sum, _ = _loss_sum(forward_model, micro_inputs, micro_labels)
-        (loss_sum / max(predicted, 1)).backward()
+        last = start + per_micro >= len(mine)
+        with contextlib.nullcontext() if last else group.no_sync(forward_model):
+            with _autocast(device, config.bf16):
+                loss_sum, _ = _loss_sum(forward_model, micro_inputs, micro_labels)
+            # DDP averages the processes' gradients: scaled by their number, it sums them
+            (loss_sum / max(predicted, 1) * group.world).backward()
         step_loss += float(loss_sum.detach())
     if config.grad_clip is not None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -5,10 +5,13 @@ its completion and the end-of-text token; the loss is taken on the completion an
 tokens only (the prompt is masked), so the model learns to write a section for the prompt it will
 be given. Examples are packed into one stream cut into ``seq_len`` windows (see :mod:`.loop`).
 
-Full fine-tuning, or LoRA (``peft``; adapters merged into the weights on save). Validation loss and
+Full fine-tuning, or LoRA (``peft``): saved as a PEFT adapter dir (``adapter_config.json`` +
+``adapter_model.safetensors``, whose ``base_model_name_or_path`` is the base's absolute path), or
+with ``merge`` merged into the weights and saved as a full model dir. Validation loss and
 perplexity are measured before and after; training stops early when validation loss stops
 improving and keeps the best weights. Checkpoints in ``checkpoint_dir`` let an interrupted run
-resume; they are discarded when the base, the corpus or the training settings change.
+resume; they are discarded when the base, the corpus or the training settings change. Under
+``accelerate launch`` every process trains its share (:mod:`.parallel`); only the main one writes.
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from mkdocs_aigen.ml.checkpoint import (
+    ModelDirError,
+    adapter_base_dir,
     load_causal_lm,
     read_model_card,
+    require_builtin_causal_lm,
     save_model_dir,
     weights_digest,
 )
@@ -37,6 +43,7 @@ from mkdocs_aigen.ml.corpus import (
     read_manifest,
 )
 from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError, TrainResult
+from mkdocs_aigen.ml.parallel import main_only, processes
 from mkdocs_aigen.safeio import atomic_write_text
 
 if TYPE_CHECKING:
@@ -48,6 +55,8 @@ DEFAULT_EPOCHS = 3.0
 LR_FULL = 1e-3
 LR_LORA = 3e-3
 MIN_SEQ_LEN = 16
+ADAPTER_FORMAT = "peft-adapter"
+MODEL_FORMAT = "model"
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class FineTuneSettings:
     out_dir: Path
     checkpoint_dir: Path | None = None
     lora: LoraSettings | None = None
+    merge: bool = False  # with lora: save a full model with the adapters merged, not the adapter dir
     lr: float | None = None
     seq_len: int = 512
     batch_tokens: int = 4096
@@ -87,6 +97,11 @@ class FineTuneSettings:
     @property
     def learning_rate(self) -> float:
         return self.lr or (LR_LORA if self.lora else LR_FULL)
+
+    @property
+    def output_format(self) -> str:
+        """``peft-adapter`` (LoRA, not merged) or ``model`` (a full model dir)."""
+        return ADAPTER_FORMAT if self.lora and not self.merge else MODEL_FORMAT
 
 
 @dataclass
@@ -107,12 +122,15 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
     ``fresh``: discard checkpoints instead of resuming from them.
     """
     started = time.monotonic()
-    base_dir, out_dir = Path(settings.base_dir), Path(settings.out_dir)
+    base_dir, out_dir = Path(settings.base_dir).resolve(), Path(settings.out_dir)
+    if settings.merge and not settings.lora:
+        raise TrainingError("merge needs lora: --merge merges LoRA adapters into the base (add --lora)")
+    base_digest = check_base_dir(base_dir, memo_file=settings.digest_memo if processes().is_main else None)
     corpus_digest = read_manifest(corpus_dir, SITE)["digest"]
-    base_digest = weights_digest(base_dir, memo_file=settings.digest_memo)
     if reuse:
         card = read_model_card(out_dir) if any(out_dir.glob("*.safetensors")) else {}
-        if card.get("corpus_digest") == corpus_digest and card.get("base_digest") == base_digest:
+        if (card.get("corpus_digest"), card.get("base_digest"), card.get("format", MODEL_FORMAT)) == (
+                corpus_digest, base_digest, settings.output_format):
             return FineTuneOutcome(out_dir, card, reused=True)
     if base_dir.resolve() == out_dir.resolve():
         raise TrainingError(f"{out_dir}: the base model and the output are the same directory; "
@@ -129,12 +147,13 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
                           f"add pages to the site or corpus_extra")
     model, tokenizer = load_causal_lm(base_dir, device="cpu")
     saved_dtype = model.dtype
-    model.float()
+    device = torch.device(resolve_device(settings.device))
+    if not (settings.lora and device.type == "cuda"):
+        model.float()  # LoRA on a GPU: frozen base weights keep their dtype, the adapters are float32
     train_tokens, train_mask = encode_examples(tokenizer, train_examples)
     val_tokens, val_mask = encode_examples(tokenizer, val_examples)
     config = train_config(settings, len(train_tokens), len(val_tokens),
                           getattr(model.config, "max_position_embeddings", None))
-    device = torch.device(resolve_device(config.device))
     model.to(device)
     before = _metrics(*evaluate(model, val_tokens, config.seq_len, loss_mask=val_mask, bf16=config.bf16))
     if settings.lora:
@@ -144,18 +163,22 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
         identity = {"base_digest": base_digest, "corpus_digest": corpus_digest,
                     "lora": asdict(settings.lora) if settings.lora else None,
                     **{key: getattr(config, key) for key in ("lr", "seq_len", "batch_tokens", "optimizer", "seed")}}
-        notes += _prepare_checkpoints(config.checkpoint_dir, identity, fresh)
+        notes += main_only(_prepare_checkpoints, config.checkpoint_dir, identity, fresh) or []
     result = train(model, train_tokens, val_tokens, config, train_loss_mask=train_mask, val_loss_mask=val_mask)
     if result.resumed_from_step:
         notes.append(f"resumed from the checkpoint at step {result.resumed_from_step}")
-    if settings.lora:
+    adapter_digest = _adapter_digest(model) if settings.lora else None
+    if settings.merge:
         model = model.merge_and_unload()
     after = _metrics(*evaluate(model, val_tokens, config.seq_len, loss_mask=val_mask, bf16=config.bf16))
     model.to("cpu", dtype=saved_dtype)
     card = {
         "kind": CARD_KIND,
-        "base": str(base_dir.resolve()),
+        "format": settings.output_format,
+        "base": str(base_dir),
+        "base_name": base_dir.name,
         "base_digest": base_digest,
+        "adapter_digest": adapter_digest,
         "corpus_digest": corpus_digest,
         "corpus": {"train_examples": len(train_examples), "validation_examples": len(val_examples),
                    "train_tokens": len(train_tokens), "validation_tokens": len(val_tokens)},
@@ -175,8 +198,22 @@ def fine_tune(corpus_dir: Path, settings: FineTuneSettings, *, reuse: bool = Fal
         "wall_seconds": round(time.monotonic() - started, 2),
         "hardware": hardware(result),
     }
-    save_model_dir(model, tokenizer, out_dir, card)
+    main_only(save_model_dir, model, tokenizer, out_dir, card)
     return FineTuneOutcome(out_dir, card, notes=notes)
+
+
+def check_base_dir(base_dir: Path, memo_file: Path | None = None) -> str:
+    """The weights digest of a model dir fine-tuning can start from; else ModelDirError naming the dir:
+    a LoRA adapter dir, no config.json, no safetensors weights, or an architecture needing remote code."""
+    if adapter_base_dir(base_dir) is not None:
+        raise ModelDirError(f"{base_dir}: is a LoRA adapter dir, not a base model; pass its base, or a model "
+                            f"written with --lora --merge, as --base")
+    if not (base_dir / "config.json").is_file():
+        raise ModelDirError(f"{base_dir}: no model to fine-tune (no config.json); pass --base DIR, a local "
+                            f"Hugging Face model dir")
+    digest = weights_digest(base_dir, memo_file=memo_file)
+    require_builtin_causal_lm(base_dir)
+    return digest
 
 
 def train_config(settings: FineTuneSettings, train_tokens: int, val_tokens: int,
@@ -239,6 +276,17 @@ def _with_lora(model: Any, lora: LoraSettings, seed: int) -> Any:
         return get_peft_model(model, config)
 
 
+def _adapter_digest(model: Any) -> str:
+    """``sha256:`` of the LoRA adapters' tensors (names, dtypes, shapes, values) as safetensors bytes."""
+    import hashlib
+
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save
+
+    tensors = {name: tensor.contiguous() for name, tensor in get_peft_model_state_dict(model).items()}
+    return "sha256:" + hashlib.sha256(save(tensors)).hexdigest()
+
+
 def _prepare_checkpoints(checkpoint_dir: Path, identity: dict, fresh: bool) -> list[str]:
     """Discard checkpoints of another run (other base, corpus or settings) or all with ``fresh``."""
     run_file = checkpoint_dir / RUN_FILE
@@ -259,8 +307,8 @@ def hardware(result: TrainResult) -> dict[str, Any]:
     """Where the run trained: device, its name, torch's CPU threads and versions."""
     import torch
 
-    info = {"device": result.device, "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "platform": platform.platform(terse=True)}
+    info = {"device": result.device, "processes": processes().world, "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "platform": platform.platform(terse=True)}
     if result.device.startswith("cuda"):
         info["name"] = torch.cuda.get_device_name(torch.device(result.device))
     else:
@@ -276,6 +324,8 @@ def summary_line(outcome: FineTuneOutcome) -> str:
             f"(loss {before['val_loss']:.3f} → {after['val_loss']:.3f})")
     if outcome.reused:
         return f"{head}: reused {outcome.out_dir}, already trained on this corpus from this base (--reuse)"
-    return (f"{head}: {card['method']} fine-tune, {card['steps']} steps, {card['tokens_seen']:,} tokens "
+    method = "LoRA adapter" if card.get("format") == ADAPTER_FORMAT else f"{card['method']} fine-tune"
+    processes_note = f" on {card['hardware']['processes']} processes" if card["hardware"].get("processes", 1) > 1 else ""
+    return (f"{head}: {method}{processes_note}, {card['steps']} steps, {card['tokens_seen']:,} tokens "
             f"({card['tokens_per_second']:,.0f} tok/s) in {card['train_seconds']:.0f}s, stopped by "
             f"{card['stopped_because'] or 'resume'}; saved {outcome.out_dir}")

@@ -14,7 +14,12 @@ from typing import Any
 
 from mkdocs_aigen.ml.backends import BATCH_SIZE, BackendSettings
 from mkdocs_aigen.ml.backends.stopping import close_fences, cut_at_stop
-from mkdocs_aigen.ml.checkpoint import damaged_model_dir, load_causal_lm, weights_digest
+from mkdocs_aigen.ml.checkpoint import (
+    adapter_base_dir,
+    damaged_model_dir,
+    load_causal_lm,
+    weights_digest,
+)
 from mkdocs_aigen.ml.decoding import (
     DecodingSettings,
     GenerationRequest,
@@ -80,8 +85,12 @@ class LocalBackend:
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
-        return {"backend": "local", "weights": weights_digest(s.model_dir, memo_file=s.digest_memo),
-                "quantize": s.quantize}
+        identity = {"backend": "local", "weights": weights_digest(s.model_dir, memo_file=s.digest_memo),
+                    "quantize": s.quantize}
+        base = adapter_base_dir(s.model_dir)  # a LoRA adapter dir: drafts depend on its base too
+        if base is not None:
+            identity["base_weights"] = weights_digest(base, memo_file=s.digest_memo)
+        return identity
 
     @property
     def chunk_size(self) -> int:
