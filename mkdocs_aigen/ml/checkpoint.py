@@ -284,7 +284,7 @@ def require_builtin_causal_lm(model_dir: Path) -> None:
     try:
         model_type = json.loads((model_dir / "config.json").read_text(encoding="utf-8")).get("model_type")
     except (OSError, ValueError, AttributeError) as exc:
-        raise ModelDirError(f"model dir {model_dir}: config.json is not a JSON object ({exc})") from None
+        raise damaged_model_dir(model_dir, f"config.json is not a JSON object: {exc}") from None
     if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise ModelDirError(f"model dir {model_dir}: model_type {model_type!r} is not a causal LM built into "
                             "transformers (remote code is never run); use a supported architecture")
