@@ -12,22 +12,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from mkdocs_aigen import progress  # noqa: E402
-from mkdocs_aigen.cli import main as cli_main  # noqa: E402
+from mkdocs_aigen import progress
+from mkdocs_aigen.cli import main as cli_main
 from mkdocs_aigen.cli import pretrain as pretrain_cli
-from mkdocs_aigen.cli import shared_flags  # noqa: E402
-from mkdocs_aigen.ml import loop  # noqa: E402
-from mkdocs_aigen.ml import package_corpus as pc  # noqa: E402
-from mkdocs_aigen.ml import pretrain as pt  # noqa: E402
-from mkdocs_aigen.ml.corpus import SPLITS, CorpusError, split_of  # noqa: E402
-from mkdocs_aigen.ml.loop import evaluate, train  # noqa: E402
-from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError  # noqa: E402
-from mkdocs_aigen.ml.model import ModelShape, build_model, train_tokenizer  # noqa: E402
-from mkdocs_aigen.ml.optim import build_optimizers, lr_factor  # noqa: E402
-from mkdocs_aigen.ml.resume import latest_checkpoint  # noqa: E402
+from mkdocs_aigen.cli import shared_flags
+from mkdocs_aigen.ml import loop
+from mkdocs_aigen.ml import package_corpus as pc
+from mkdocs_aigen.ml import pretrain as pt
+from mkdocs_aigen.ml.corpus import SPLITS, CorpusError, split_of
+from mkdocs_aigen.ml.loop import evaluate, train
+from mkdocs_aigen.ml.loop_config import TrainConfig, TrainingError
+from mkdocs_aigen.ml.model import ModelShape, build_model, train_tokenizer
+from mkdocs_aigen.ml.optim import build_optimizers, lr_factor
+from mkdocs_aigen.ml.resume import latest_checkpoint
 
 WORDS = "widget cache render page plugin build theme config option value file path site draft".split()
 

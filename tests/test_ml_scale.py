@@ -12,18 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from tiny_model import SAMPLE_TEXTS
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
-pytest.importorskip("accelerate")
-
-from tiny_model import SAMPLE_TEXTS  # noqa: E402
-
-from mkdocs_aigen.cli import main as cli_main  # noqa: E402
-from mkdocs_aigen.ml.backends import BackendSettings  # noqa: E402
-from mkdocs_aigen.ml.backends.local import LocalBackend, TransformersGenerator  # noqa: E402
-from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest  # noqa: E402
-from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest  # noqa: E402
+from mkdocs_aigen.cli import main as cli_main
+from mkdocs_aigen.ml.backends import BackendSettings
+from mkdocs_aigen.ml.backends.local import LocalBackend, TransformersGenerator
+from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest
+from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest
 
 pytestmark = [pytest.mark.build, pytest.mark.usefixtures("one_thread")]
 

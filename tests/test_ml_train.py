@@ -6,17 +6,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from tiny_model import SAMPLE_TEXTS
 
-torch = pytest.importorskip("torch")
-
-from tiny_model import SAMPLE_TEXTS  # noqa: E402
-
-from mkdocs_aigen.cli import main as cli_main  # noqa: E402
-from mkdocs_aigen.errors import AigenError  # noqa: E402
-from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest  # noqa: E402
-from mkdocs_aigen.ml.corpus import Example, build_corpus, read_examples  # noqa: E402
-from mkdocs_aigen.ml.loop import evaluate  # noqa: E402
-from mkdocs_aigen.ml.train import (  # noqa: E402
+from mkdocs_aigen.cli import main as cli_main
+from mkdocs_aigen.errors import AigenError
+from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest
+from mkdocs_aigen.ml.corpus import Example, build_corpus, read_examples
+from mkdocs_aigen.ml.loop import evaluate
+from mkdocs_aigen.ml.train import (
     FineTuneSettings,
     LoraSettings,
     encode_examples,
