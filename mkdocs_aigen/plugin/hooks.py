@@ -58,8 +58,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
                                              language=theme_language(config.theme), site_dir=config.site_dir)
         except AigenError as error:
             raise PluginError(str(error)) from None
-        remove_stale_temps(settings.work_dir, settings.cache_dir)  # left by a killed build or command
         if self.project is None or self.project.settings != settings:
+            remove_stale_temps(settings.work_dir, settings.cache_dir)  # left by a killed build or command
             self.project = Project(settings)  # kept across serve rebuilds: the model loads once
         config.extra_css.append(CSS_URI)
         config.extra.setdefault("status", {})[STATUS] = settings.labels["status"]
