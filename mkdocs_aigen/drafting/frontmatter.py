@@ -39,6 +39,7 @@ class StubSpec:
     sections: tuple[str, ...] | None = None
     code: str = DEFAULT_CODE
     notes: str = ""
+    language: str = "en"  # the page's language (``lang``/``locale``, else ``theme.language``)
 
     @property
     def wants_code(self) -> bool:
