@@ -20,11 +20,11 @@ from pathlib import Path
 
 import mkdocs_aigen
 from mkdocs_aigen import progress
-from mkdocs_aigen.cli import approve, corpus, draft, pretrain, review, status, train
+from mkdocs_aigen.cli import approve, corpus, draft, eval, pretrain, review, status, train
 from mkdocs_aigen.cli.common import mkdocs_log_to
 from mkdocs_aigen.errors import AigenError
 
-COMMANDS = (draft, status, review, approve, corpus, train, pretrain)
+COMMANDS = (draft, status, review, approve, corpus, train, pretrain, eval)
 CONFIG_FILE_HELP = "Provide a specific MkDocs config. This can be a file name, or '-' to read from stdin."
 
 
