@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tidyconf.cli import main
 
 SCHEMA = ["--schema", "shop_settings:AppConfig"]

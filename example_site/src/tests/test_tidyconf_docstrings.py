@@ -5,7 +5,6 @@ import importlib
 import pkgutil
 
 import pytest
-
 import tidyconf
 
 MODULES = ["tidyconf"] + [f"tidyconf.{m.name}" for m in pkgutil.iter_modules(tidyconf.__path__) if m.name != "__main__"]

@@ -1,12 +1,11 @@
 """dump(): every format round-trips through load(), and secrets stay masked unless revealed."""
 
 import json
-import tomllib
 
 import pytest
-from shop_settings import AppConfig
-
 import tidyconf
+import tomllib
+from shop_settings import AppConfig
 
 FULL = {
     "database": {"url": "postgresql://db/shop", "pool_size": 10, "pool": {"min_size": 2, "max_size": 4}},

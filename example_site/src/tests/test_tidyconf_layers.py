@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import tidyconf
 from tidyconf.layers import thaw
 

@@ -1,7 +1,6 @@
 """Merging: later wins, tables recurse, list strategies, shape conflicts and provenance."""
 
 import pytest
-
 import tidyconf
 
 

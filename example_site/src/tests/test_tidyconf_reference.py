@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 import tidyconf
 
 API_PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "api.md"
-SECTION = re.compile(r"^### `tidyconf\.(\w+)`\n(.*?)(?=^### |^## |\Z)", re.S | re.M)
-FENCE = re.compile(r"```python\n(.*?)```", re.S)
+SECTION = re.compile(r"^### `tidyconf\.(\w+)`\n(.*?)(?=^### |^## |\Z)", re.DOTALL | re.MULTILINE)
+FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
 def documented() -> dict[str, str]:

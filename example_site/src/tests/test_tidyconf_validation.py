@@ -4,9 +4,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from shop_settings import AppConfig, Color, Database, Server
-
 import tidyconf
+from shop_settings import AppConfig, Color, Database, Server
 
 
 def errors_of(data, schema=AppConfig, **options):

@@ -10,13 +10,6 @@ from typing import Any
 class _Missing:
     """The type of `MISSING`: falsy, with the repr ``MISSING``."""
 
-    _instance: _Missing | None = None
-
-    def __new__(cls) -> _Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
     def __bool__(self) -> bool:
         return False
 
