@@ -27,7 +27,7 @@ def load(
     This is the function most applications need.
 
     Args:
-        *sources: Layers from lowest to highest priority. A path becomes
+        sources: Layers from lowest to highest priority. A path becomes
             ``file_layer(path, cache_dir=cache_dir)``, a mapping becomes
             ``dict_layer(mapping)``, and a `Layer` is used as it is.
         schema: The dataclass to build. Keyword-only.

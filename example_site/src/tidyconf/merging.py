@@ -112,7 +112,7 @@ def merge(*layers: Layer, lists: Literal["replace", "append", "unique"] = "repla
     follow the `lists` strategy. Nothing is ever removed.
 
     Args:
-        *layers: The layers, lowest priority first. Only `Layer` objects are accepted.
+        layers: The layers, lowest priority first. Only `Layer` objects are accepted.
         lists: ``"replace"`` (a later list replaces an earlier one), ``"append"``
             (concatenate) or ``"unique"`` (append, then drop later duplicates, keeping
             the first occurrence; items are compared with ``==``).
