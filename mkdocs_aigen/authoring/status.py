@@ -11,7 +11,8 @@ Each section of a stub page is in one state, read from its source and the review
 - ``authored``: ordinary text that was never drafted.
 
 A build may fill a stub for its readers (the source keeps no text, so the state stays ``stub``):
-with a draft from the model or the cache (``fill`` ``generated`` | ``cache``) or, when it has none,
+with a draft from the model or the cache (``fill`` ``generated`` | ``cache``), facts stated from the
+inventory (``facts``) or, when it has none,
 a placeholder (``fill`` ``placeholder``). Sections *awaiting review* are those whose page shows an
 AI draft nobody approved: ``drafted``, ``edited`` and stubs the build filled with a draft.
 """
@@ -28,7 +29,7 @@ from mkdocs_aigen.markers import DraftRegion
 
 STUB, DRAFTED, EDITED, APPROVED, AUTHORED = "stub", "drafted", "edited", "approved", "authored"
 STATES = (STUB, DRAFTED, EDITED, APPROVED, AUTHORED)
-DRAFT_FILLS = ("generated", "cache")
+DRAFT_FILLS = ("generated", "cache", "facts")  # "facts": stated from the inventory, still reviewed
 PLACEHOLDER = "placeholder"
 
 
@@ -44,7 +45,7 @@ class SectionReview:
     section: str  # slug
     state: str  # one of STATES
     code: list[dict] = field(default_factory=list)
-    fill: str | None = None  # a stub the build filled: "generated" | "cache" | "placeholder"
+    fill: str | None = None  # a stub the build filled: "generated" | "cache" | "facts" | "placeholder"
 
     @property
     def awaiting(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Sequence
 
@@ -19,7 +19,7 @@ from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import PageKind
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.log import log
-from mkdocs_aigen.markdown import iter_fenced_blocks
+from mkdocs_aigen.markdown import heading_key, iter_fenced_blocks
 from mkdocs_aigen.markers import defuse, strip_comments
 from mkdocs_aigen.ml.backends import Backend
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
@@ -67,7 +67,7 @@ class SectionDraft:
 
     job: SectionJob
     text: str
-    origin: str  # "generated" | "cache"
+    origin: str  # "generated" | "cache" | "facts" (rendered from the inventory, never generated)
     code: list[dict] = field(default_factory=list)
     tokens: int = 0
 
@@ -85,6 +85,7 @@ class Drafter:
                  checker: CodeChecker) -> None:
         self.cache, self.settings, self.backend, self.checker = cache, settings, backend, checker
         self.timings: dict[str, float] = {}
+        self.inventory = None  # the documented package's Inventory, set by the project when grounded
 
     @cached_property
     def _generator(self) -> Generator:
@@ -107,11 +108,16 @@ class Drafter:
         found, misses = {}, []
         identity = self.backend.identity() if self.cache else None
         for job in jobs:
-            entry = self.cache.get(self.key(job, identity)) if self.cache else None
-            if entry is None:
+            facts = fact_draft(job, self.inventory)
+            entry = self.cache.get(self.key(job, identity)) if self.cache and facts is None else None
+            if facts is not None:
+                found[job] = facts
+            elif entry is None:
                 misses.append(job)
             else:
-                found[job] = SectionDraft(job, entry["text"], "cache", entry.get("code", []), entry.get("tokens", 0))
+                found[job] = with_preamble(
+                    SectionDraft(job, entry["text"], "cache", entry.get("code", []), entry.get("tokens", 0)),
+                    self.inventory)
         return found, misses
 
     def generate(self, jobs: Sequence[SectionJob]) -> dict[SectionJob, SectionDraft]:
@@ -134,7 +140,7 @@ class Drafter:
                     self.cache.put(self.key(draft.job, identity), {
                         "page": draft.job.page, "section": draft.job.heading, "text": draft.text,
                         "code": draft.code, "tokens": draft.tokens})
-                drafts[draft.job] = draft
+                drafts[draft.job] = with_preamble(draft, self.inventory)
         self.timings["generate"] = time.monotonic() - started
         return drafts
 
@@ -236,3 +242,49 @@ def placeholder_text(heading: str) -> str:
     """Visible stand-in for a section that has no draft yet (``generate: cache-only``)."""
     return f"## {heading}\n\n*No draft yet for this section: run `mkdocs-aigen draft` or build with `generate: auto`.*"
 
+
+# --- Facts rendered from the inventory (issue 10, item 7) ------------------------------------------
+
+
+def fact_draft(job: SectionJob, inventory) -> SectionDraft | None:
+    """The section stated from the page's API object when its kind renders it from facts
+    (the template's ``fact_sections``); ``None`` when it is to be generated."""
+    heading = _fact_heading(job, "fact_sections")
+    api = page_object(job.page, job.spec, inventory) if heading else None
+    if api is None:
+        return None
+    return SectionDraft(job, f"## {job.heading}\n\n{str(job.kind.module.facts(api, heading)).strip()}", "facts")
+
+
+def with_preamble(draft: SectionDraft, inventory) -> SectionDraft:
+    """``draft`` with the facts its kind puts at the top of that section (``fact_preambles``, e.g. the
+    signature atop Summary); the cache keeps the prose alone, so the facts are always current."""
+    heading = _fact_heading(draft.job, "fact_preambles")
+    api = page_object(draft.job.page, draft.job.spec, inventory) if heading else None
+    if api is None:
+        return draft
+    facts = str(draft.job.kind.module.facts(api, heading)).strip()
+    title, _, prose = draft.text.partition("\n\n")
+    return replace(draft, text=f"{title}\n\n{facts}\n\n{prose}".rstrip())
+
+
+def _fact_heading(job: SectionJob, declared: str) -> str | None:
+    """The template's spelling of ``job.heading`` in its ``declared`` mapping, if it is there."""
+    mapping = getattr(job.kind.module, declared, None) or {}
+    return next((h for h in mapping if heading_key(h) == heading_key(job.heading)), None)
+
+
+def page_object(page: str, spec: StubSpec, inventory):
+    """The callable a page documents, named as the page names it: its ``object:``, else the first
+    ``package.name`` in its topic that the inventory knows. ``None`` when there is none."""
+    if inventory is None:
+        return None
+    named = [spec.object] if spec.object else re.findall(rf"\b{re.escape(inventory.package)}(?:\.\w+)+", spec.topic)
+    for name in named:
+        api = inventory.resolve(name)
+        if api is not None and api.kind in ("function", "method", "class"):
+            return replace(api, path=name)
+    if spec.object:
+        log.warning("%s: aigen.object: %s is not a function, method or class of %s; drafting without its facts",
+                    page, spec.object, inventory.package)
+    return None

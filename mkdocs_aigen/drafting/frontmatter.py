@@ -15,12 +15,12 @@ from mkdocs_aigen.markers import defuse
 NO_CODE = "none"
 DEFAULT_KIND = "how-to"
 DEFAULT_CODE = "python"
-ALLOWED_KEYS = ("topic", "kind", "sections", "code", "notes")
+ALLOWED_KEYS = ("topic", "kind", "sections", "code", "notes", "object")
 MAX_FRONT_MATTER = 256 * 1024
 """Characters of YAML a stub's front-matter may hold."""
 MAX_VALUES = 10_000
 """Values (scalars, lists, mappings) a front-matter may expand to, counting each alias use."""
-MAX_CHARS = {"topic": 500, "kind": 100, "code": 100, "notes": 10_000, "sections": 200}
+MAX_CHARS = {"topic": 500, "kind": 100, "code": 100, "notes": 10_000, "sections": 200, "object": 200}
 MAX_SECTIONS = 50
 MAX_DEPTH = 50
 """Nesting levels of lists and mappings (deeper nesting makes the YAML scanner slow, then recurse too deep)."""
@@ -28,6 +28,7 @@ QUOTED = 80
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but tab and newline), DEL, C1
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class StubSpec:
     code: str = DEFAULT_CODE
     notes: str = ""
     language: str = "en"  # the page's language (``lang``/``locale``, else ``theme.language``)
+    object: str | None = None  # the API object a reference page documents, e.g. "tidyconf.dump"
 
     @property
     def wants_code(self) -> bool:
@@ -111,7 +113,15 @@ def parse_stub_spec(meta: dict[str, Any], source: str, kinds: Iterable[str]) -> 
         sections=_sections(block, source),
         code=code,
         notes=_string(block, "notes", source) or "",
+        object=_object(block, source),
     )
+
+
+def _object(block: dict, source: str) -> str | None:
+    name = _string(block, "object", source, one_line=True)
+    if name is not None and not _DOTTED_NAME.fullmatch(name):
+        raise _error(source, "aigen.object", f"{_quote(name)} is not a dotted name", "write e.g. 'package.function'")
+    return name
 
 
 class _ShallowLoader(yaml.SafeLoader):

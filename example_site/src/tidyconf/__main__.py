@@ -1,0 +1,5 @@
+"""``python -m tidyconf``: the command line."""
+
+from tidyconf.cli import main
+
+raise SystemExit(main())
