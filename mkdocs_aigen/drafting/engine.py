@@ -70,6 +70,7 @@ class SectionDraft:
     origin: str  # "generated" | "cache"
     code: list[dict] = field(default_factory=list)
     tokens: int = 0
+    facts: dict = field(default_factory=dict)
 
 
 def derive_seed(seed: int, *parts: object) -> int:
