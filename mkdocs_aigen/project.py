@@ -9,7 +9,13 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Mapping
 
-from mkdocs_aigen.authoring.status import PLACEHOLDER, Fill, PageReview, cited, page_review
+from mkdocs_aigen.authoring.status import (
+    PLACEHOLDER,
+    Fill,
+    PageReview,
+    cited,
+    page_review,
+)
 from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.checks.verdicts import VERDICT_SHAPE, CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key

@@ -21,7 +21,12 @@ from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.markers import SOURCE_END, begin_marker, digest_text, wrap
 from mkdocs_aigen.plugin.render import mark_drafts
 from mkdocs_aigen.plugin.review_page import queue_markdown, write_report
-from mkdocs_aigen.plugin.sources import Citation, SiteSources, inventory_locator, unlinked
+from mkdocs_aigen.plugin.sources import (
+    Citation,
+    SiteSources,
+    inventory_locator,
+    unlinked,
+)
 from mkdocs_aigen.project import Project
 from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 

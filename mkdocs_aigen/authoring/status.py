@@ -93,17 +93,6 @@ def cited(passages: Iterable[Passage]) -> list[dict]:
     return [{"source": p.source, "title": p.title} for p in passages]
 
 
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _recorded_sources(record: Mapping) -> list[dict]:
-    """The sources a kept draft record lists (entries of another shape are left out)."""
-    entries = record.get("sources")
-    return [{"source": e["source"], "title": e["title"]} for e in entries if isinstance(e, dict)
-            and isinstance(e.get("source"), str) and isinstance(e.get("title"), str)] if isinstance(entries, list) else []
-
-
 @dataclass
 class PageReview:
     """A stub page's sections in outline order (then drafts of sections not in the outline)."""
@@ -210,6 +199,18 @@ def _region_status(checker: BlockChecker, store: ReviewStore, region: DraftRegio
     code = original.get("code") or checker.check_blocks(region.inner)
     facts = original.get("facts") if isinstance(original.get("facts"), dict) else {}
     return SectionReview(heading, region.section, DRAFTED, code, sources=sources, facts=facts)
+
+
+def _recorded_sources(record: Mapping) -> list[dict]:
+    """The sources a kept draft record lists (entries of another shape are left out)."""
+    entries = record.get("sources") if isinstance(record.get("sources"), list) else []
+    return [{"source": e["source"], "title": e["title"]} for e in entries
+            if isinstance(e, dict) and isinstance(e.get("source"), str) and isinstance(e.get("title"), str)]
+
+
+def _count(value: object) -> int:
+    """A fact count as recorded (anything but a count is none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def page_review(checker: BlockChecker, store: ReviewStore, page: StubPage,
