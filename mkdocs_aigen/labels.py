@@ -24,6 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "AI draft · edited, awaiting review",
         "label_build": "AI draft made by this build · awaiting review",
         "label_placeholder": "No draft yet",
+        "sources": "Sources:",
         "code_failed": "Code sample ({language}) failed its check: {error}",
         "status": "Holds AI drafts awaiting review",
         "note": "check facts and code before relying on it.",
@@ -37,6 +38,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "Section",
         "queue_state": "State",
         "queue_code": "Code",
+        "queue_sources": "Sources",
     },
     "de": {
         "banner_title": "Ungeprüfter KI-Entwurf",
@@ -47,6 +49,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "KI-Entwurf · bearbeitet, Prüfung ausstehend",
         "label_build": "KI-Entwurf aus diesem Build · Prüfung ausstehend",
         "label_placeholder": "Noch kein Entwurf",
+        "sources": "Quellen:",
         "code_failed": "Codebeispiel ({language}) hat die Prüfung nicht bestanden: {error}",
         "status": "Enthält ungeprüfte KI-Entwürfe",
         "note": "Fakten und Code prüfen, bevor man sich darauf verlässt.",
@@ -61,6 +64,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "Abschnitt",
         "queue_state": "Zustand",
         "queue_code": "Code",
+        "queue_sources": "Quellen",
     },
     "fr": {
         "banner_title": "Brouillon IA non relu",
@@ -71,6 +75,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "Brouillon IA · modifié, en attente de relecture",
         "label_build": "Brouillon IA de ce build · en attente de relecture",
         "label_placeholder": "Pas encore de brouillon",
+        "sources": "Sources :",
         "code_failed": "L'exemple de code ({language}) a échoué à sa vérification : {error}",
         "status": "Contient des brouillons IA non relus",
         "note": "vérifiez les faits et le code avant de vous y fier.",
@@ -85,6 +90,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "Section",
         "queue_state": "État",
         "queue_code": "Code",
+        "queue_sources": "Sources",
     },
     "es": {
         "banner_title": "Borrador de IA sin revisar",
@@ -95,6 +101,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "Borrador de IA · editado, pendiente de revisión",
         "label_build": "Borrador de IA de esta compilación · pendiente de revisión",
         "label_placeholder": "Aún no hay borrador",
+        "sources": "Fuentes:",
         "code_failed": "El ejemplo de código ({language}) no pasó su comprobación: {error}",
         "status": "Contiene borradores de IA sin revisar",
         "note": "comprueba los hechos y el código antes de confiar en ellos.",
@@ -109,6 +116,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "Sección",
         "queue_state": "Estado",
         "queue_code": "Código",
+        "queue_sources": "Fuentes",
     },
     "ja": {
         "banner_title": "未レビューの AI 下書き",
@@ -119,6 +127,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "AI 下書き · 編集済み、レビュー待ち",
         "label_build": "このビルドの AI 下書き · レビュー待ち",
         "label_placeholder": "下書きはまだありません",
+        "sources": "出典:",
         "code_failed": "コード例（{language}）がチェックに失敗しました: {error}",
         "status": "レビュー待ちの AI 下書きがあります",
         "note": "内容とコードを確認してから利用してください。",
@@ -132,6 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "セクション",
         "queue_state": "状態",
         "queue_code": "コード",
+        "queue_sources": "出典",
     },
     "zh": {
         "banner_title": "未审阅的 AI 草稿",
@@ -141,6 +151,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "label_edited": "AI 草稿 · 已编辑，待审阅",
         "label_build": "本次构建生成的 AI 草稿 · 待审阅",
         "label_placeholder": "尚无草稿",
+        "sources": "来源：",
         "code_failed": "代码示例（{language}）未通过检查：{error}",
         "status": "包含待审阅的 AI 草稿",
         "note": "依赖其内容前请核对事实和代码。",
@@ -153,6 +164,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "queue_section": "章节",
         "queue_state": "状态",
         "queue_code": "代码",
+        "queue_sources": "来源",
     },
 }
 KEYS = tuple(MESSAGES["en"])

@@ -9,7 +9,13 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Mapping
 
-from mkdocs_aigen.authoring.status import PLACEHOLDER, PageReview, page_review
+from mkdocs_aigen.authoring.status import (
+    PLACEHOLDER,
+    Fill,
+    PageReview,
+    cited,
+    page_review,
+)
 from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.checks.verdicts import VERDICT_SHAPE, CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key
@@ -81,8 +87,8 @@ class Project:
         mine = {job.heading: d for job, d in drafts.items() if job.page == page.src_path}
         missing = [h for h in page.missing() if h not in mine] if generate != "off" else []
         text = compose(page, {h: d.text for h, d in mine.items()} | {h: placeholder_text(h) for h in missing})
-        fills = {slugify(h): (d.origin, d.code) for h, d in mine.items()} | {
-            slugify(h): (PLACEHOLDER, []) for h in missing}
+        fills = {slugify(h): Fill(d.origin, d.code, cited(d.job.context), d.facts) for h, d in mine.items()} | {
+            slugify(h): Fill(PLACEHOLDER) for h in missing}
         return RenderedStub(page, text, page_review(self, store, page, fills))
 
     def check_blocks(self, markdown: str) -> list[dict]:

@@ -370,8 +370,9 @@ def test_cli_draft_status_approve(site: Path, monkeypatch, capsys, fake_cli_mode
     report = json.loads(out)
     assert code == 0 and report["awaiting_review"] == 0
     assert report["totals"] == {"approved": 4, "authored": 1}
-    assert report["pages"][0]["sections"][2] == {"heading": "Example", "section": "example", "state": "approved",
-                                                 "code": []}
+    assert report["pages"][0]["sections"][2] == {
+        "heading": "Example", "section": "example", "state": "approved", "code": [], "sources": [],
+        "facts": {"references": 0, "resolved": 0, "unresolved": 0, "links_dropped": 0}}
     code, out, _ = run_cli(capsys, "approve", "-f", config, "guide.md")
     assert (code, out) == (0, "guide.md: no drafts awaiting review\n")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from mkdocs_aigen.authoring.status import outline_heading, plain_sections
+from mkdocs_aigen.authoring.status import cited, outline_heading, plain_sections
 from mkdocs_aigen.authoring.store import PageFile, ReviewStore
 from mkdocs_aigen.drafting.engine import SectionDraft, SectionJob
 from mkdocs_aigen.drafting.stubs import StubPage, compose, discover, load_stub
@@ -134,7 +134,9 @@ def draft_pages(project: Project, store: ReviewStore, files: list[PageFile], *, 
         result.drafted = [(h, mine[h].origin) for h in missing]
         file.write(text, project.kinds)
         for heading, _ in result.drafted + result.redrafted:
-            store.remember_draft(file.page, slugify(heading), heading, mine[heading].text, mine[heading].code)
+            draft = mine[heading]
+            store.remember_draft(file.page, slugify(heading), heading, draft.text, draft.code,
+                                 cited(draft.job.context), draft.facts)
         sync(store, file.page)
         store.save()
         yield result

@@ -20,10 +20,11 @@ AI draft nobody approved: ``drafted``, ``edited`` and stubs the build filled wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Protocol
+from typing import Iterable, Mapping, Protocol
 
 from mkdocs_aigen.authoring.store import ReviewStore
 from mkdocs_aigen.drafting.stubs import StubPage
+from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.markdown import first_heading, heading_key, slugify, split_sections
 from mkdocs_aigen.markers import DraftRegion
 
@@ -31,6 +32,9 @@ STUB, DRAFTED, EDITED, APPROVED, AUTHORED = "stub", "drafted", "edited", "approv
 STATES = (STUB, DRAFTED, EDITED, APPROVED, AUTHORED)
 DRAFT_FILLS = ("generated", "cache", "facts")  # "facts": stated from the inventory, still reviewed
 PLACEHOLDER = "placeholder"
+FACT_COUNTS = ("references", "resolved", "unresolved", "links_dropped")
+"""What a draft's facts count: references to the package, those that resolve, those that do not,
+links dropped because they led nowhere."""
 
 
 class BlockChecker(Protocol):
@@ -46,6 +50,8 @@ class SectionReview:
     state: str  # one of STATES
     code: list[dict] = field(default_factory=list)
     fill: str | None = None  # a stub the build filled: "generated" | "cache" | "facts" | "placeholder"
+    sources: list[dict] = field(default_factory=list)  # the passages the draft was given: {"source", "title"}
+    facts: dict = field(default_factory=dict)  # what the draft's names and links came to (:data:`FACT_COUNTS`)
 
     @property
     def awaiting(self) -> bool:
@@ -62,10 +68,30 @@ class SectionReview:
         statuses = [c["status"] for c in self.code]
         return next((s for s in ("invalid", "unchecked", "ok") if s in statuses), None)
 
+    def fact_counts(self) -> dict[str, int]:
+        """The draft's fact counts (zeros for what was not counted)."""
+        return {key: _count(self.facts.get(key)) for key in FACT_COUNTS}
+
     def as_json(self) -> dict:
         """The section as ``report.json`` and ``status --json`` list it."""
-        record = {"heading": self.heading, "section": self.section, "state": self.state, "code": self.code}
+        record = {"heading": self.heading, "section": self.section, "state": self.state, "code": self.code,
+                  "sources": self.sources, "facts": {**self.facts, **self.fact_counts()}}
         return record | ({"fill": self.fill} if self.fill else {})
+
+
+@dataclass(frozen=True)
+class Fill:
+    """What a build put in a stub section: a draft (``how`` is ``generated`` | ``cache``) or a placeholder."""
+
+    how: str
+    code: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+
+def cited(passages: Iterable[Passage]) -> list[dict]:
+    """A draft's passages as its sections list them: ``{"source", "title"}`` each."""
+    return [{"source": p.source, "title": p.title} for p in passages]
 
 
 @dataclass
@@ -87,6 +113,15 @@ class PageReview:
 
     def count(self, *, state: str | None = None, fill: str | None = None) -> int:
         return sum((state is None or s.state == state) and (fill is None or s.fill == fill) for s in self.sections)
+
+    @property
+    def cited(self) -> int:
+        """Sections awaiting review whose draft cites at least one source."""
+        return sum(bool(s.sources) for s in self.awaiting)
+
+    def fact_counts(self) -> dict[str, int]:
+        """The fact counts of the drafts this page shows, summed."""
+        return {key: sum(s.fact_counts()[key] for s in self.awaiting) for key in FACT_COUNTS}
 
     def code_counts(self) -> dict[str, int]:
         samples = [c for s in self.marked for c in s.code]
@@ -157,21 +192,39 @@ def page_status(checker: BlockChecker, store: ReviewStore, page: StubPage) -> li
 
 
 def _region_status(checker: BlockChecker, store: ReviewStore, region: DraftRegion, heading: str) -> SectionReview:
+    """A draft region's state; its sources (and, unedited, its code checks and facts) as kept when drafted."""
+    original = store.original(region.attrs.get("digest")) or {}
+    sources = _recorded_sources(original)
     if region.edited:
-        return SectionReview(heading, region.section, EDITED, checker.check_blocks(region.inner))
-    original = store.original(region.attrs.get("digest"))
-    code = original["code"] if original and original.get("code") else checker.check_blocks(region.inner)
-    return SectionReview(heading, region.section, DRAFTED, code)
+        return SectionReview(heading, region.section, EDITED, checker.check_blocks(region.inner), sources=sources)
+    code = original.get("code") or checker.check_blocks(region.inner)
+    facts = original.get("facts") if isinstance(original.get("facts"), dict) else {}
+    return SectionReview(heading, region.section, DRAFTED, code, sources=sources, facts=facts)
+
+
+def _recorded_sources(record: Mapping) -> list[dict]:
+    """The sources a kept draft record lists (entries of another shape are left out)."""
+    entries = record.get("sources") if isinstance(record.get("sources"), list) else []
+    return [{"source": e["source"], "title": e["title"]} for e in entries
+            if isinstance(e, dict) and isinstance(e.get("source"), str) and isinstance(e.get("title"), str)]
+
+
+def _count(value: object) -> int:
+    """A fact count as recorded (anything but a count is none)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def page_review(checker: BlockChecker, store: ReviewStore, page: StubPage,
-                fills: Mapping[str, tuple[str, list[dict]]] | None = None) -> PageReview:
-    """The page's review; ``fills`` (slug -> fill, code checks) are the stubs a build filled."""
+                fills: Mapping[str, Fill] | None = None) -> PageReview:
+    """The page's review; ``fills`` (by slug) are the stubs a build filled."""
     fills = fills or {}
-    sections = [replace(row, fill=fills[row.section][0], code=fills[row.section][1])
-                if row.state == STUB and row.section in fills else row
+    sections = [_filled(row, fills[row.section]) if row.state == STUB and row.section in fills else row
                 for row in page_status(checker, store, page)]
     return PageReview(page.src_path, page.title, page.spec.topic, sections)
+
+
+def _filled(row: SectionReview, fill: Fill) -> SectionReview:
+    return replace(row, fill=fill.how, code=fill.code, sources=fill.sources, facts=fill.facts)
 
 
 def state_totals(pages: list[PageReview]) -> dict[str, int]:

@@ -5,7 +5,8 @@ Files under ``<config dir>/.aigen/`` (small JSON; commit them so the team shares
 - ``review-state.json``: ``{"version": 1, "pages": {page: {section: entry}}}``, ``entry`` being
   ``{"heading", "state": "drafted" | "approved", "digest"}`` (+ ``"approved_digest"``, ``"feedback"``);
 - ``drafts/<sha256 hex>.json``: a draft as generated, by its digest:
-  ``{"digest", "page", "section", "heading", "text", "code"}``;
+  ``{"digest", "page", "section", "heading", "text", "code", "sources", "facts"}`` (``sources``: the
+  passages it was given, ``{"source", "title"}`` each);
 - ``feedback/<id>.json``: one approved section, which ``mkdocs-aigen train`` learns from.
 
 Feedback record (read them with :func:`iter_feedback`)::
@@ -37,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -233,13 +234,15 @@ class ReviewStore:
             return None
         return record
 
-    def remember_draft(self, page: StubPage, section: str, heading: str, text: str, code: list[dict]) -> str:
-        """Keep a draft as generated (by digest) and mark the section drafted; returns the digest."""
+    def remember_draft(self, page: StubPage, section: str, heading: str, text: str, code: list[dict],
+                       sources: Sequence[dict] = (), facts: Mapping | None = None) -> str:
+        """Keep a draft as generated (by digest) with the sources it was given and its facts, and mark
+        the section drafted; returns the digest."""
         digest = digest_text(text)
         path = self._draft_path(digest)
         if not path.is_file():
             record = {"digest": digest, "page": page.src_path, "section": section, "heading": heading,
-                      "text": _normal(text), "code": code}
+                      "text": _normal(text), "code": code, "sources": list(sources), "facts": dict(facts or {})}
             atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         self.pages.setdefault(page.src_path, {})[section] = {"heading": heading, "state": "drafted",
                                                             "digest": digest}

@@ -66,6 +66,10 @@ def _print_table(reviews, report: dict, args: argparse.Namespace) -> None:
             checks = ", ".join(f"{c.get('language') or 'code'} {c['status']}"
                                + (f" ({c['error']})" if c.get("error") else "") for c in row.code)
             print(f"  {row.heading:<{width}}  {row.state:<{state_width}}  {checks}".rstrip())
+            for source in row.sources:
+                print(f"    source: {source['source']} ({source['title']})")
+            if row.facts:
+                print("    facts: " + ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in row.fact_counts().items()))
     totals = report["totals"]
     waiting, pages = report["awaiting_review"], sum(bool(r.awaiting) for r in reviews)
     line = f"{waiting} section(s) await review on {pages} page(s)"

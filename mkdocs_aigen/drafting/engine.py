@@ -70,6 +70,7 @@ class SectionDraft:
     origin: str  # "generated" | "cache" | "facts" (rendered from the inventory, never generated)
     code: list[dict] = field(default_factory=list)
     tokens: int = 0
+    facts: dict = field(default_factory=dict)
 
 
 def derive_seed(seed: int, *parts: object) -> int:

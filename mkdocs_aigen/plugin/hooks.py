@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,7 @@ from mkdocs_aigen.plugin.render import (
     with_banner,
 )
 from mkdocs_aigen.plugin.review_page import REVIEW_PAGE, queue_markdown, write_report
+from mkdocs_aigen.plugin.sources import SiteSources, inventory_locator, toc_heading_id
 from mkdocs_aigen.project import Project, RenderedStub
 from mkdocs_aigen.safeio import atomic_write_text, remove_stale_temps
 from mkdocs_aigen.settings import Settings
@@ -44,6 +46,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         self.serve = False
         self.project: Project | None = None
         self.rendered: dict[str, RenderedStub] = {}
+        self.sources: SiteSources | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.serve = command == "serve"
@@ -136,6 +139,17 @@ class AigenPlugin(BasePlugin[AigenConfig]):
             log.warning(f"{len(waiting)} unreviewed draft(s): {', '.join(waiting)}; "
                         f"approve them with 'mkdocs-aigen approve'")
 
+    def on_nav(self, nav, *, config, files: Files):
+        """The build's final files: what drafts' sources can link to."""
+        if self.config.enabled:
+            where = inventory_locator(self._inventory, self.project.settings.config_dir)
+            self.sources = SiteSources(files, toc_heading_id(config.mdx_configs), where)
+        return nav
+
+    def _inventory(self):
+        grounding = getattr(self.project, "grounding", None)  # Project.grounding: the grounding helper's (issue 10)
+        return grounding.inventory if grounding else None
+
     def on_post_page(self, output: str, *, page, config) -> str:
         """Sanitize and unmark draft regions that reached a page unmarked (none should: a safety net)."""
         return unmark_page(output) if self.config.enabled and "aigen:draft" in output else output
@@ -146,9 +160,10 @@ class AigenPlugin(BasePlugin[AigenConfig]):
             return html
         labels = self.project.settings.labels.for_language(_page_locale(page))
         excerpt = getattr(page, "excerpt", None)  # a blog post's excerpt, rendered later on the blog's views
-        if excerpt is not None:
-            excerpt.md.postprocessors.register(_MarkDrafts(rendered.review.marked, labels), "aigen", 0)
-        html = mark_drafts(html, rendered.review.marked, labels)
+        if excerpt is not None:  # shown on other pages: its sources are listed, not linked
+            unlinked = partial(self.sources.cite, page=None)
+            excerpt.md.postprocessors.register(_MarkDrafts(rendered.review.marked, labels, unlinked), "aigen", 0)
+        html = mark_drafts(html, rendered.review.marked, labels, partial(self.sources.cite, page=page.file))
         if rendered.review.awaiting:
             review = files.get_file_from_path(REVIEW_PAGE)
             url = review.url_relative_to(page.file) if review and review.inclusion.is_included() else None
@@ -159,12 +174,12 @@ class AigenPlugin(BasePlugin[AigenConfig]):
 class _MarkDrafts(Postprocessor):
     """Marks and sanitizes the draft regions of a drafted post's excerpt, as on the post itself."""
 
-    def __init__(self, sections, labels) -> None:
+    def __init__(self, sections, labels, cite) -> None:
         super().__init__()
-        self.sections, self.labels = sections, labels
+        self.sections, self.labels, self.cite = sections, labels, cite
 
     def run(self, text: str) -> str:
-        return mark_drafts(text, self.sections, self.labels)
+        return mark_drafts(text, self.sections, self.labels, self.cite)
 
 
 def _page_locale(page) -> str | None:

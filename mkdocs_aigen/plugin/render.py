@@ -11,6 +11,7 @@ import nh3
 from mkdocs_aigen.authoring.status import DRAFTED, EDITED, PLACEHOLDER, SectionReview
 from mkdocs_aigen.labels import Labels
 from mkdocs_aigen.markers import BEGIN, DraftRegion, find_regions, remove_markers
+from mkdocs_aigen.plugin.sources import Citation, unlinked
 
 _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "id", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -43,9 +44,10 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", escaped)
 
 
-def mark_drafts(content_html: str, sections: list[SectionReview], labels: Labels = Labels()) -> str:
+def mark_drafts(content_html: str, sections: list[SectionReview], labels: Labels = Labels(),
+                cite: Callable[[dict], Citation] = unlinked) -> str:
     """Replace each draft region of a page's (or excerpt's) content with a review element for its
-    section, its HTML sanitized; no marker is left.
+    section, its HTML sanitized, listing the draft's sources as ``cite`` says; no marker is left.
 
     A region whose section is not in ``sections`` is sanitized and left unmarked. Text after a
     begin marker that has no end marker is sanitized up to the next region: marker syntax can
@@ -55,7 +57,7 @@ def mark_drafts(content_html: str, sections: list[SectionReview], labels: Labels
 
     def marked(region: DraftRegion) -> str:
         section, inner = by_slug.get(region.section), sanitize(region.inner)
-        return _element(section, inner, labels) if section else inner
+        return _element(section, inner, labels, cite) if section else inner
 
     return _each_region(content_html, marked, _between_regions)
 
@@ -81,13 +83,14 @@ def _between_regions(html: str) -> str:
     return remove_markers(html)
 
 
-def _element(section: SectionReview, inner: str, labels: Labels) -> str:
+def _element(section: SectionReview, inner: str, labels: Labels, cite: Callable[[dict], Citation]) -> str:
     attrs = f'class="aigen-draft" data-aigen-status="{section.state}"'
     if section.fill:
         attrs += f' data-aigen-fill="{section.fill}"'
     attrs += f' data-aigen-section="{htmlmod.escape(section.section)}"'
     if section.code_status:
         attrs += f' data-aigen-code="{section.code_status}"'
+    attrs += f' data-aigen-sources="{len(section.sources)}"'
     errors = "".join(
         f'<p class="aigen-code-error">'
         f'{htmlmod.escape(labels.text("code_failed", language=c.get("language") or "", error=c.get("error") or ""))}'
@@ -96,7 +99,24 @@ def _element(section: SectionReview, inner: str, labels: Labels) -> str:
     )
     title = htmlmod.escape(label(section, labels))
     return (f'<div {attrs} title="{title}">\n<p class="aigen-draft-label">{title}</p>{inner.strip()}\n'
-            f'{errors}</div>')
+            f'{errors}{sources_list(section.sources, labels, cite)}</div>')
+
+
+def sources_list(sources: list[dict], labels: Labels, cite: Callable[[dict], Citation]) -> str:
+    """The "Sources:" list of a draft (nothing when it has none), sanitized: titles and ids are untrusted."""
+    if not sources:
+        return ""
+    items = "".join(f"<li>{_citation(cite(source))}</li>" for source in sources)
+    return sanitize(f'<p class="aigen-sources-label">{htmlmod.escape(labels["sources"])}</p>'
+                    f'<ul class="aigen-sources">{items}</ul>\n')
+
+
+def _citation(citation: Citation) -> str:
+    title = htmlmod.escape(citation.title)
+    if citation.href:
+        return f'<a href="{htmlmod.escape(citation.href)}">{title}</a>'
+    where = f"<code>{htmlmod.escape(citation.location or '')}</code>"
+    return where if citation.location == citation.title else f"{title} ({where})"
 
 
 def banner(sections: list[SectionReview], review_url: str | None, labels: Labels = Labels()) -> str:

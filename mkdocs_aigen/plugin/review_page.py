@@ -11,6 +11,7 @@ from markdown.extensions.toc import slugify as toc_slugify
 from mkdocs_aigen.authoring.status import (
     DRAFTED,
     EDITED,
+    FACT_COUNTS,
     STUB,
     PageReview,
     status_report,
@@ -35,32 +36,36 @@ def queue_markdown(pages: list[PageReview], labels: Labels = Labels(), page_path
     lines += [labels.text("queue_summary", sections=total, pages=len(waiting)), ""]
     if any(s.state == STUB for p in waiting for s in p.marked):
         lines += [labels["queue_stubs"], ""]
-    head = " | ".join(labels[key] for key in ("queue_section", "queue_state", "queue_code"))
+    head = " | ".join(labels[key] for key in ("queue_section", "queue_state", "queue_code", "queue_sources"))
     for page in waiting:
         link = posixpath.relpath(page.src_path, posixpath.dirname(page_path))
         topic = f"{labels['queue_topic']}: {markdown_text(page.topic)}"
-        lines += [f"## [{markdown_text(page.title)}]({link})", "", topic, "", f"| {head} |", "| --- | --- | --- |"]
+        lines += [f"## [{markdown_text(page.title)}]({link})", "", topic, "", f"| {head} |", "| --- | --- | --- | --- |"]
         for section in page.marked:
             state = section.state + (f" ({section.fill})" if section.fill else "")
             code = section.code_status or "—"
             errors = "; ".join(c.get("error") or "" for c in section.code if c["status"] == "invalid")
             if errors:
                 code += f" ({markdown_text(errors)})"
+            sources = ", ".join(markdown_text(s["source"]) for s in section.sources) or "—"
             lines.append(f"| [{markdown_text(section.heading)}]({link}#{toc_slugify(section.heading, '-')}) "
-                         f"| {state} | {code} |")
+                         f"| {state} | {code} | {sources} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def write_report(path: Path, pages: list[PageReview], timings: dict[str, float]) -> dict:
     """Write the JSON build report and return it: the ``status --json`` document (same pages, sections,
-    states, totals and ``awaiting_review``) with what the build drafted (``fill``, counts), its code
-    checks and how long it took."""
+    states, totals and ``awaiting_review``, each section's ``sources`` and ``facts``) with what the
+    build drafted (``fill``, counts), its code checks, fact counts, how many sections awaiting review
+    cite a source (``cited``, of ``awaiting_review``), and how long it took."""
     report = status_report(pages)
     for entry, page in zip(report["pages"], pages):
-        entry |= {"topic": page.topic, **_fill_counts([page]), "code": page.code_counts()}
+        entry |= {"topic": page.topic, **_fill_counts([page]), "code": page.code_counts(),
+                  "facts": page.fact_counts(), "cited": page.cited, "awaiting_review": len(page.awaiting)}
     code = {key: sum(p.code_counts()[key] for p in pages) for key in pages[0].code_counts()} if pages else {}
-    report["totals"] |= {**_fill_counts(pages), "code": code}
+    facts = {key: sum(p.fact_counts()[key] for p in pages) for key in FACT_COUNTS}
+    report["totals"] |= {**_fill_counts(pages), "code": code, "facts": facts, "cited": sum(p.cited for p in pages)}
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
     atomic_write_text(path, json.dumps(report, indent=2, ensure_ascii=False))
     return report
