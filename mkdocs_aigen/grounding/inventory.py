@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.log import log
@@ -190,12 +190,14 @@ class _Reader:
 
     def alias(self, parent, name: str, alias, exports: set[str] | None) -> None:
         """A re-export inside the package: its facts are those of its final target."""
+        from griffe import AliasResolutionError, CyclicAliasError
+
         target_path = alias.target_path
         if not target_path.startswith(self.package + ".") or (exports is not None and name not in exports):
             return
         try:
             target = alias.final_target
-        except Exception:  # griffe's AliasResolutionError / CyclicAliasError: an import it cannot follow
+        except (AliasResolutionError, CyclicAliasError):  # an import griffe cannot follow
             return
         if target.path.split(".")[0] != self.package:
             return
@@ -219,10 +221,9 @@ class _Reader:
             summary=_summary(sections), docstring=docstring, filepath=self.relative(obj), lineno=obj.lineno or 1)
 
     def relative(self, obj) -> str:
-        try:
-            filepath = Path(obj.filepath).resolve()
-        except Exception:  # griffe raises for objects without a single file (namespace packages)
+        if not isinstance(obj.filepath, Path):  # a namespace package has a list of folders
             return ""
+        filepath = obj.filepath.resolve()
         if self.root and self.root in filepath.parents:
             return filepath.relative_to(self.root).as_posix()
         return filepath.as_posix()
