@@ -112,7 +112,7 @@ def test_passages_fit_the_budget_and_keep_fences_closed():
     assert estimate_tokens("配置文件") == 4 and estimate_tokens("abcdefgh") == 2
 
 
-def test_warm_load_neither_rebuilds_nor_ranks_again(tmp_path):
+def test_warm_load_neither_rebuilds_nor_ranks_again(tmp_path, monkeypatch):
     root = write_site(tmp_path)
     store = tmp_path / "store"
     first = load_grounding(root / "docs", root, "confy", (root / "src",), store)
@@ -126,10 +126,16 @@ def test_warm_load_neither_rebuilds_nor_ranks_again(tmp_path):
     assert warm.inventory.resolve("confy.load").path == "confy.loader.load"
 
     (root / "docs" / "index.md").write_text("# Confy\n\n## Install\n\nChanged.\n")
-    assert load_grounding(root / "docs", root, "confy", (root / "src",), store).rebuilt
+    with monkeypatch.context() as patch:  # a page changed, the package did not: it is not read again
+        patch.setattr("mkdocs_aigen.grounding.index.load_inventory", None)
+        edited = load_grounding(root / "docs", root, "confy", (root / "src",), store)
+    assert edited.rebuilt and "Changed." in {p.text.strip() for p in edited.retriever.index.passages}
+    assert edited.inventory == warm.inventory
     (root / "src" / "confy" / "loader.py").write_text("def load(path):\n    pass\n")
     changed = load_grounding(root / "docs", root, "confy", (root / "src",), store)
     assert changed.rebuilt and changed.inventory.resolve("confy.load").signature == "load(path)"
+    (store / INDEX_FILE).write_text('{"format": 1, "digest": "x", "site_passages": [[1]]}')  # damaged
+    assert load_grounding(root / "docs", root, "confy", (root / "src",), store).rebuilt
 
 
 def test_prompts_with_and_without_context(tmp_path):

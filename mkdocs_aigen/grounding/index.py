@@ -14,7 +14,7 @@ import hashlib
 import importlib.util
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -65,59 +65,77 @@ class PassageIndex:
 
 
 def load_index(sources: IndexSources, store_dir: Path) -> tuple[PassageIndex, bool]:
-    """The index of ``sources``: the stored one when its digest matches, else built and stored.
+    """The index of ``sources``: the stored one when its digest matches, else built and stored (the
+    package's part is kept when only the docs changed, so editing a page does not re-read the package).
 
     Returns the index and whether it was (re)built. Raises :class:`.InventoryError` when the package
     cannot be read.
     """
-    digest = sources_digest(sources)
-    stored = _read_stored(store_dir / INDEX_FILE, digest)
-    if stored is not None:
-        return stored, False
-    index = build_index(sources, digest)
-    payload = {"format": FORMAT, "digest": digest,
-               "inventory": index.inventory.to_dict() if index.inventory else None,
-               "passages": [[p.source, p.title, p.text] for p in index.passages]}
+    docs_digest, package_digest = _docs_digest(sources.docs_dir), _package_digest(sources)
+    digest = hashlib.sha256(f"{docs_digest}\0{package_digest}".encode()).hexdigest()
+    stored = _read_stored(store_dir / INDEX_FILE)
+    if stored.get("digest") == digest:
+        return _index(stored, digest), False
+    if stored.get("package_digest") != package_digest:
+        inventory = load_inventory(sources.package, sources.paths, root=sources.root) if sources.package else None
+        stored = {"inventory": inventory.to_dict() if inventory else None,
+                  "package_passages": _rows(package_passages(sources, inventory) if inventory else [])}
+    payload = {"format": FORMAT, "digest": digest, "package_digest": package_digest,
+               "inventory": stored["inventory"], "package_passages": stored["package_passages"],
+               "site_passages": _rows(site_passages(sources.docs_dir))}
     store_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(store_dir / INDEX_FILE, json.dumps(payload, ensure_ascii=False))
-    return index, True
+    return _index(payload, digest), True
 
 
-def _read_stored(path: Path, digest: str) -> PassageIndex | None:
+def _rows(passages: Iterable[Passage]) -> list[list[str]]:
+    return [[p.source, p.title, p.text] for p in passages]
+
+
+def _read_stored(path: Path) -> dict:
+    """The stored index (its payload, checked), or {} when there is none of this format."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-        if payload.get("format") != FORMAT or payload.get("digest") != digest:
-            return None
-        inventory = Inventory.from_dict(payload["inventory"]) if payload["inventory"] else None
-        return PassageIndex(tuple(Passage(*item) for item in payload["passages"]), inventory, digest)
-    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: rebuilt
-        return None
+        if payload.get("format") == FORMAT:
+            _index(payload, "")
+            return payload
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # missing or damaged: rebuilt
+        pass
+    return {}
 
 
-def build_index(sources: IndexSources, digest: str = "") -> PassageIndex:
-    inventory = None
-    if sources.package:
-        inventory = load_inventory(sources.package, sources.paths, root=sources.root)
-    passages = [*site_passages(sources.docs_dir)]
-    if inventory is not None:
-        passages += api_passages(inventory)
-        seen = set()
-        for passage in snippet_passages(sources, inventory):
-            if passage.text not in seen:
-                seen.add(passage.text)
-                passages.append(passage)
-    return PassageIndex(tuple(passages), inventory, digest)
+def _index(payload: dict, digest: str) -> PassageIndex:
+    """Site passages first, then the package's."""
+    inventory = Inventory.from_dict(payload["inventory"]) if payload["inventory"] else None
+    rows = payload["site_passages"] + payload["package_passages"]
+    return PassageIndex(tuple(Passage(*row) for row in rows), inventory, digest)
 
 
-# --- Digest of the sources ----------------------------------------------------------------------
+def package_passages(sources: IndexSources, inventory: Inventory) -> Iterator[Passage]:
+    """The package's API facts and examples, then its usage snippets (each text once)."""
+    yield from api_passages(inventory)
+    seen = set()
+    for passage in snippet_passages(sources, inventory):
+        if passage.text not in seen:
+            seen.add(passage.text)
+            yield passage
 
 
-def sources_digest(sources: IndexSources) -> str:
-    """Changes when a page's bytes, a package/test/example file's size or mtime, or an option changes."""
-    digest = hashlib.sha256(json.dumps([FORMAT, sources.package, [str(p) for p in sources.paths]]).encode())
-    for path in markdown_files(sources.docs_dir):
-        digest.update(f"\0{path.relative_to(sources.docs_dir).as_posix()}\0".encode())
+# --- Digests of the sources ---------------------------------------------------------------------
+
+
+def _docs_digest(docs_dir: Path) -> str:
+    """Changes when a page's path or bytes change."""
+    digest = hashlib.sha256(str(FORMAT).encode())
+    for path in markdown_files(docs_dir):
+        digest.update(f"\0{path.relative_to(docs_dir).as_posix()}\0".encode())
         digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _package_digest(sources: IndexSources) -> str:
+    """Changes with the options, and when a package/test/example file's size or mtime changes."""
+    digest = hashlib.sha256(json.dumps([FORMAT, sources.package, [str(p) for p in sources.paths]]).encode())
     for path in _package_files(sources):
         stat = path.stat()
         digest.update(f"\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
@@ -130,6 +148,8 @@ def markdown_files(docs_dir: Path) -> list[Path]:
 
 def _package_files(sources: IndexSources) -> list[Path]:
     """The Python files of the package's source and of the test/example folders near it."""
+    if not sources.package:
+        return []
     folders = [*_package_dirs(sources), *snippet_dirs(sources, _package_dirs(sources))]
     return sorted({p for folder in folders for p in folder.rglob("*.py") if p.is_file()})
 
