@@ -25,6 +25,7 @@ from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.grounding.inventory import ApiObject, Inventory, load_inventory
 from mkdocs_aigen.grounding.sections import authored_sections
 from mkdocs_aigen.markdown import iter_headings, slugify
+from mkdocs_aigen.ranking import Ranker
 from mkdocs_aigen.safeio import atomic_write_text
 
 FORMAT = 1  # bump when the passages' shape changes: stored indexes are rebuilt
@@ -53,9 +54,7 @@ class PassageIndex:
         self.passages, self.inventory, self.digest = passages, inventory, digest
 
     @cached_property
-    def ranker(self):
-        from mkdocs_aigen.ranking import Ranker
-
+    def ranker(self) -> Ranker:
         return Ranker([f"{p.title}\n{p.text}" for p in self.passages])
 
     def search(self, query: str, k: int, keep: Callable[[Passage], bool] = lambda passage: True) -> list[int]:
