@@ -119,7 +119,16 @@ class AigenConfig(base.Config):
     """How drafted code samples are checked; ``run`` and ``import`` use a sandboxed subprocess."""
 
     package = opt.Optional(opt.Type(str))
-    """The documented package, whose imported names ``verify_code: import`` checks."""
+    """The documented package: drafts are grounded in its API (read statically with griffe, never
+    imported) and ``verify_code: import`` checks the names imported from it."""
+
+    paths = opt.ListOfItems(opt.Type(str), default=[".", "src"])
+    """Where the source of ``package`` is (as in mkdocstrings-python); when it is not there, the
+    installed package is used."""
+
+    grounding = opt.Type(bool, default=True)
+    """Give each drafted section passages from the site's authored pages and the package (API,
+    docstring examples, tests and examples) as context; ``false`` drafts ungrounded (for comparison)."""
 
     code_retries = opt.Type(int, default=DraftSettings.code_retries)
     """Re-samples of a broken code sample (each with a derived seed)."""

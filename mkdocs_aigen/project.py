@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from mkdocs_aigen.authoring.status import (
     PLACEHOLDER,
@@ -27,6 +27,9 @@ from mkdocs_aigen.drafting.engine import (
 )
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, compose
+from mkdocs_aigen.grounding.inventory import InventoryError
+from mkdocs_aigen.grounding.retrieve import Grounding, load_grounding
+from mkdocs_aigen.log import log
 from mkdocs_aigen.markdown import iter_fenced_blocks, slugify
 from mkdocs_aigen.ml.backends import Backend, create_backend
 from mkdocs_aigen.settings import Settings
@@ -61,20 +64,50 @@ class Project:
     def drafter(self) -> Drafter:
         return Drafter(self.cache, self.settings.draft, self.backend, self.checker)
 
+    @cached_property
+    def grounding(self) -> Grounding | None:
+        """Passages for drafts (and the package's inventory); None when ``grounding: false``, when there
+        is nothing to ground in, or when the package cannot be read (one warning: drafts go on ungrounded)."""
+        s = self.settings
+        if not s.grounding:
+            return None
+        try:
+            return load_grounding(s.docs_dir, s.config_dir, s.draft.package, s.paths, s.work_dir / "grounding")
+        except InventoryError as error:
+            log.warning(f"{s.source}: {error}; drafting goes on ungrounded")
+            return None
+
     def new_run(self) -> None:
-        """Start a build or command: code verdicts are not memoised across runs (``serve`` rebuilds)."""
+        """Start a build or command: code verdicts are not memoised across runs (``serve`` rebuilds),
+        and the grounding is checked against its sources again."""
+        self.__dict__.pop("grounding", None)
         draft = self.settings.draft
         self.checker = CodeChecker(draft.verify_code, draft.package, self.verdicts, cache_key)
         if "drafter" in self.__dict__:  # already made (its backend stays loaded)
             self.drafter.checker = self.checker
 
     def jobs(self, pages: list[StubPage]) -> list[SectionJob]:
-        return [SectionJob(p.src_path, p.spec, p.kind, h) for p in pages for h in p.missing()]
+        """The drafting jobs of the pages' missing sections."""
+        return self.section_jobs((p, h) for p in pages for h in p.missing())
+
+    def section_jobs(self, sections: Iterable[tuple[StubPage, str]]) -> list[SectionJob]:
+        """The drafting jobs of ``(page, heading)`` sections, with their passages when the site is grounded."""
+        grounding = self.grounding
+        jobs = []
+        for page, heading in sections:
+            spec, context = page.spec, ()
+            if grounding is not None:
+                context = grounding.retriever.passages(page.src_path, spec.topic, heading, spec.notes,
+                                                       want_code=page.kind.wants_code(spec, heading))
+            jobs.append(SectionJob(page.src_path, spec, page.kind, heading, context))
+        if grounding is not None:
+            grounding.save()
+        return jobs
 
     def draft(self, pages: list[StubPage], generate: str) -> dict[SectionJob, SectionDraft]:
         """Drafts for every missing section of ``pages``: from the cache, then (``auto``) the model."""
-        jobs = self.jobs(pages)
-        if generate == "off" or not jobs:
+        jobs = self.jobs(pages) if generate != "off" else []
+        if not jobs:
             return {}
         found, misses = self.drafter.lookup(jobs)
         if misses and generate == "auto":

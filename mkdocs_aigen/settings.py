@@ -46,6 +46,9 @@ class Settings:
     server: ServerSettings | None = None
     labels: Labels = field(default_factory=Labels)
     site_dir: Path | None = None  # MkDocs' output dir; the cache must stay out of it
+    paths: tuple[Path, ...] = ()  # where the package's source is searched first
+    grounding: bool = True
+    source: str = "mkdocs.yml"  # the config file, as messages name it
 
     @property
     def work_dir(self) -> Path:
@@ -76,6 +79,7 @@ class Settings:
                 draft=draft, server=_server(options),
                 labels=Labels(language, parse_overrides(options["labels"], source)),
                 site_dir=Path(site_dir).resolve() if site_dir else None,
+                paths=tuple(path(p) for p in options["paths"]), grounding=options["grounding"], source=source,
             )
             settings.backend_settings()  # checks batch_size, device and quantize together
         except ValueError as error:

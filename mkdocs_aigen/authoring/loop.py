@@ -109,14 +109,14 @@ def draft_pages(project: Project, store: ReviewStore, files: list[PageFile], *, 
     the site's ``generate`` mode. Raises
     :class:`SourceChangedError` (nothing more written) when a page changed on disk meanwhile.
     """
-    plans, jobs = [], []
+    plans, sections = [], []
     for file in files:
         result = DraftResult(file.page.src_path, approved_by_hand=sync(store, file.page))
         missing, redraft = _plan(file.page, result, regenerate, discard_edits)
         plans.append((file, result, missing, redraft))
-        jobs += [SectionJob(file.page.src_path, file.page.spec, file.page.kind, h) for h in missing]
-        jobs += [SectionJob(file.page.src_path, file.page.spec, file.page.kind, h) for h, _ in redraft]
+        sections += [(file.page, h) for h in [*missing, *(h for h, _ in redraft)]]
     store.save()
+    jobs = project.section_jobs(sections)
     drafts: dict[SectionJob, SectionDraft] = {}
     if jobs:
         drafts, misses = project.drafter.lookup(jobs)
