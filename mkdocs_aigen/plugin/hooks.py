@@ -147,7 +147,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         return nav
 
     def _inventory(self):
-        grounding = getattr(self.project, "grounding", None)  # Project.grounding: the grounding helper's (issue 10)
+        grounding = self.project.grounding
         return grounding.inventory if grounding else None
 
     def on_post_page(self, output: str, *, page, config) -> str:
