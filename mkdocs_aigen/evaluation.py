@@ -123,7 +123,8 @@ def evaluate(project: Project, *, max_pages: int = 12, max_minutes: float = 4.5)
                 results[mode].score.add(completion_score(model, tokenizer, prompt, section.text))
                 jobs[mode].append(SectionJob(section.page, section.spec, kind, section.heading, passages))
     del model
-    drafter = Drafter(None, project.settings.draft, project.backend, project.checker, facts=project.known_facts)
+    drafter = Drafter(None, project.settings.draft, project.backend, project.checker)
+    drafter.ground(grounding.inventory if grounding else None, project.known_facts)
     for mode in MODES:
         budget_jobs = jobs[mode] if time.monotonic() < deadline else []
         results[mode].drafts = list(drafter.generate(budget_jobs).values())

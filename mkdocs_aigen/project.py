@@ -27,6 +27,8 @@ from mkdocs_aigen.drafting.engine import (
 )
 from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import StubPage, compose
+from mkdocs_aigen.grounding.facts import KnownFacts, urls_in
+from mkdocs_aigen.grounding.index import markdown_files
 from mkdocs_aigen.grounding.inventory import InventoryError
 from mkdocs_aigen.grounding.retrieve import Grounding, load_grounding
 from mkdocs_aigen.log import log
@@ -102,7 +104,27 @@ class Project:
             jobs.append(SectionJob(page.src_path, spec, page.kind, heading, context))
         if grounding is not None:
             grounding.save()
+        if jobs:
+            self.drafter.ground(grounding.inventory if grounding else None, self.known_facts)
         return jobs
+
+    def known_facts(self) -> KnownFacts | None:
+        """What drafts may refer to (checked after drafting): the package's names, the site's files and
+        the URLs written in its pages and the package's passages. None when ungrounded."""
+        grounding = self.grounding
+        if grounding is None:
+            return None
+        docs_dir = self.settings.docs_dir
+        inventory = grounding.inventory
+        urls: set[str] = set()
+        for passage in grounding.retriever.index.passages:
+            urls |= urls_in(passage.text)
+        for path in markdown_files(docs_dir):
+            urls |= urls_in(path.read_text(encoding="utf-8", errors="replace"))
+        pages = frozenset(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*") if p.is_file())
+        if inventory is None:
+            return KnownFacts(None, frozenset(), frozenset(), pages, frozenset(urls))
+        return KnownFacts(inventory.package, inventory.names(), inventory.modules, pages, frozenset(urls))
 
     def draft(self, pages: list[StubPage], generate: str) -> dict[SectionJob, SectionDraft]:
         """Drafts for every missing section of ``pages``: from the cache, then (``auto``) the model."""

@@ -45,11 +45,11 @@ def test_broken_code_is_resampled_and_marked_ok(tmp_path):
     assert len(seeds) == 2 and seeds[0] != seeds[1]
 
 
-def test_still_broken_code_is_kept_and_marked_invalid(tmp_path):
+def test_still_broken_code_is_left_out_and_marked_invalid(tmp_path):
     model = FakeBackend(lambda r: "def f(:" if r.stop_at_fence else "Prose here for the reader.")
     draft = Drafter(None, DraftSettings(code_retries=3), model).generate([job()])[job()]
     assert draft.code[0]["status"] == "invalid" and draft.code[0]["attempts"] == 4
-    assert "SyntaxError" in draft.code[0]["error"]
+    assert "SyntaxError" in draft.code[0]["error"] and "def f(" not in draft.text
 
 
 def test_degenerate_prose_is_resampled(tmp_path):

@@ -2,7 +2,9 @@
 
 Per language (case-insensitive):
 
-* python/py/python3/py3 -- ``syntax``: ``ast.parse`` + ``compile``; ``run``: then execute
+* python/py/python3/py3 -- ``syntax``: ``ast.parse`` + ``compile``, and every import names a module
+  that exists (the standard library, the documented ``package`` or an installed distribution: a
+  sample importing an invented module is ``invalid``, so it is re-sampled); ``run``: then execute
   in :mod:`mkdocs_aigen.checks.sandbox`; ``import``: then every name the sample takes from the
   documented ``package`` (import statements, and attribute chains on names such an
   import binds, e.g. ``json.dumps_fancy``) must exist -- resolved in the sandbox
@@ -30,7 +32,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from mkdocs_aigen.checks.imports import check_package_references
+from mkdocs_aigen.checks.imports import check_package_references, invented_imports
 from mkdocs_aigen.checks.sample_error import public_error
 from mkdocs_aigen.checks.sandbox import (
     SAFE_PATH,
@@ -93,6 +95,10 @@ def _check_python(code: str, mode: str, package: str | None, resolved: dict) -> 
         tree = _compile_python(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return "invalid", _describe_compile_error(exc)
+    invented = invented_imports(tree, package)
+    if invented:
+        line, module = invented[0]
+        return "invalid", f"ModuleNotFoundError: No module named {module!r} (line {line})"
     if mode == "run" and os_boundary().available:  # without the OS boundary: syntax only
         return _run_verdict(run_sandboxed(code, timeout=RUN_TIMEOUT_S), code)
     if mode == "import" and package:

@@ -1,14 +1,21 @@
-"""``verify_code: import``: every name a Python sample takes from the documented package must exist.
+"""What a Python sample imports and takes from the documented package.
 
-References come from import statements and attribute chains on names such an import binds (e.g.
+``verify_code: import``: every name a sample takes from the documented package must exist. References
+come from import statements and attribute chains on names such an import binds (e.g.
 ``json.dumps_fancy``); they are resolved by importing the package in the sandbox, never here.
+
+Every mode: a sample may import only modules that exist somewhere -- the standard library, the
+documented package, or an installed distribution (found without importing it).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import sys
 from collections import defaultdict
+from functools import lru_cache
 
 from mkdocs_aigen.checks.sandbox import run_sandboxed
 
@@ -63,7 +70,7 @@ print(SENTINEL + json.dumps(report))
 
 
 def check_package_references(tree: ast.Module, package: str, resolved: dict) -> tuple[str, str | None]:
-    references = _package_references(tree, package)
+    references = package_references(tree, package)
     pending = sorted({ref[1:] for ref in references} - resolved.keys())
     if pending:
         report = _resolve_in_sandbox(package, pending)
@@ -91,14 +98,49 @@ def _resolve_in_sandbox(package: str, references: list[tuple[str, bool]]) -> dic
     return None
 
 
-def _package_references(tree: ast.Module, package: str) -> list[tuple[int, str, bool]]:
+def invented_imports(tree: ast.Module, package: str | None) -> list[tuple[int, str]]:
+    """(line, top-level module) for each import of a module that exists nowhere: not the standard
+    library, not the documented ``package``, not an installed distribution."""
+    documented = package.split(".")[0] if package else None
+    invented = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            top = module.split(".")[0]
+            if top != documented and not module_exists(top):
+                invented.append((node.lineno, top))
+    return sorted(set(invented))
+
+
+@lru_cache(maxsize=1024)
+def module_exists(top: str) -> bool:
+    """Whether a top-level module is in the standard library or installed (its spec is found; nothing
+    is imported)."""
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def package_references(tree: ast.Module, package: str, bare: bool = False) -> list[tuple[int, str, bool]]:
     """(line, dotted path, must be a module) for everything the sample takes from ``package``.
 
     Covers ``import pkg.mod``, ``from pkg.mod import name`` and attribute chains such as
-    ``pkg.mod.name`` on names bound only by one such import.
+    ``pkg.mod.name`` on names bound only by one such import. ``bare``: the package's name is bound
+    without an import too (a snippet in prose, such as ``pkg.mod.name()``).
     """
     references = []
     bindings: dict[str, set[str | None]] = defaultdict(set)
+    if bare:
+        top = package.split(".")[0]
+        bindings[top].add(top)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:

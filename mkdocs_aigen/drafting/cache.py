@@ -23,10 +23,19 @@ def cache_key(fields: dict[str, Any]) -> str:
 
 
 def fits(value: Any, shape: Shape) -> bool:
-    """Whether ``value`` is a JSON object holding every field of ``shape``."""
-    return isinstance(value, dict) and all(
-        name in value and (isinstance(value[name], check) if isinstance(check, type) else check(value[name]))
-        for name, check in shape.items())
+    """Whether ``value`` is a JSON object holding every field of ``shape`` (a name ending in ``?``
+    names a field it may lack)."""
+    if not isinstance(value, dict):
+        return False
+    for name, check in shape.items():
+        field = name.rstrip("?")
+        if field not in value:
+            if name.endswith("?"):
+                continue
+            return False
+        if not (isinstance(value[field], check) if isinstance(check, type) else check(value[field])):
+            return False
+    return True
 
 
 def code_checks(value: Any) -> bool:
@@ -34,7 +43,9 @@ def code_checks(value: Any) -> bool:
     return isinstance(value, list) and all(fits(check, {"status": str, "language": str}) for check in value)
 
 
-DRAFT_SHAPE: Shape = MappingProxyType({"text": str, "code": code_checks, "tokens": int})
+DRAFT_SHAPE: Shape = MappingProxyType({"text": str, "code": code_checks, "tokens": int, "facts?": dict,
+                                       "omitted?": list})
+"""A cached draft; ``facts`` and ``omitted`` samples came later, so entries without them still load."""
 
 
 class DraftCache:

@@ -1,5 +1,10 @@
 """Drafting engine: cache look-ups, batched generation across pages, guards and code re-sampling.
 
+Broken code is never published: a sample still invalid after ``code_retries`` is left out, and the
+section says so in an italic note (its verdict stays in ``SectionDraft.code`` with ``published: false``).
+With :class:`~mkdocs_aigen.grounding.facts.KnownFacts`, code may name only known package names (the
+requests carry them) and every drafted section is fact-checked (dead links made plain).
+
 Independent of MkDocs: the plugin and the ``mkdocs-aigen draft`` command both drive it.
 """
 
@@ -10,7 +15,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from mkdocs_aigen.checks.code import VERIFY_MODES, CodeCheck
 from mkdocs_aigen.checks.verdicts import CodeChecker
@@ -18,6 +23,7 @@ from mkdocs_aigen.drafting.cache import DraftCache, cache_key
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import PageKind
 from mkdocs_aigen.grounding import Passage
+from mkdocs_aigen.grounding.facts import KnownFacts, check_facts
 from mkdocs_aigen.log import log
 from mkdocs_aigen.markdown import heading_key, iter_fenced_blocks
 from mkdocs_aigen.markers import defuse, strip_comments
@@ -25,6 +31,9 @@ from mkdocs_aigen.ml.backends import Backend
 from mkdocs_aigen.ml.decoding import DecodingSettings, GenerationRequest, Generator
 from mkdocs_aigen.ml.stops import is_degenerate
 from mkdocs_aigen.progress import progress_bar
+
+if TYPE_CHECKING:
+    from mkdocs_aigen.grounding.inventory import Inventory
 
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 _REFERENCE_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]*\]:)", re.M)
@@ -63,7 +72,8 @@ class SectionJob:
 
 @dataclass
 class SectionDraft:
-    """A drafted section: its Markdown (heading included), provenance and code checks."""
+    """A drafted section: its Markdown (heading included), provenance, code checks, fact checks
+    (:func:`~mkdocs_aigen.grounding.facts.check_facts`) and the samples left out (language, reason, attempts)."""
 
     job: SectionJob
     text: str
@@ -71,6 +81,7 @@ class SectionDraft:
     code: list[dict] = field(default_factory=list)
     tokens: int = 0
     facts: dict = field(default_factory=dict)
+    omitted: list[dict] = field(default_factory=list)
 
 
 def derive_seed(seed: int, *parts: object) -> int:
@@ -86,7 +97,24 @@ class Drafter:
                  checker: CodeChecker) -> None:
         self.cache, self.settings, self.backend, self.checker = cache, settings, backend, checker
         self.timings: dict[str, float] = {}
-        self.inventory = None  # the documented package's Inventory, set by the project when grounded
+        self.ground()
+
+    def ground(self, inventory: Inventory | None = None,
+               known_facts: Callable[[], KnownFacts | None] = lambda: None, names: frozenset[str] | None = None
+               ) -> None:
+        """Draft with the documented package's ``inventory`` (its fact sections, and its names and
+        modules as the ``names`` code may use unless given) and check drafts against ``known_facts()``
+        (asked for only when something is generated)."""
+        self.inventory = inventory
+        if names is None and inventory is not None and inventory.objects:
+            names = inventory.names() | inventory.modules
+        self.names = names or None
+        self._known_facts = known_facts
+        self.__dict__.pop("facts", None)
+
+    @cached_property
+    def facts(self) -> KnownFacts | None:
+        return self._known_facts()
 
     @cached_property
     def _generator(self) -> Generator:
@@ -102,7 +130,7 @@ class Drafter:
             "context": [p.digest for p in job.context], "decoding": asdict(s.decoding), "seed": s.seed,
             "verify_code": s.verify_code, "package": s.package, "code_retries": s.code_retries,
             "guard_retries": s.guard_retries,
-        })
+        } | ({"names": cache_key({"names": sorted(self.names)})} if self.names else {}))
 
     def lookup(self, jobs: Sequence[SectionJob]) -> tuple[dict[SectionJob, SectionDraft], list[SectionJob]]:
         """Split ``jobs`` into cached drafts and misses."""
@@ -117,7 +145,8 @@ class Drafter:
                 misses.append(job)
             else:
                 found[job] = with_preamble(
-                    SectionDraft(job, entry["text"], "cache", entry.get("code", []), entry.get("tokens", 0)),
+                    SectionDraft(job, entry["text"], "cache", entry["code"], entry["tokens"],
+                                 entry.get("facts", {}), entry.get("omitted", [])),
                     self.inventory)
         return found, misses
 
@@ -140,7 +169,7 @@ class Drafter:
                 if self.cache:
                     self.cache.put(self.key(draft.job, identity), {
                         "page": draft.job.page, "section": draft.job.heading, "text": draft.text,
-                        "code": draft.code, "tokens": draft.tokens})
+                        "code": draft.code, "tokens": draft.tokens, "facts": draft.facts, "omitted": draft.omitted})
                 drafts[draft.job] = with_preamble(draft, self.inventory)
         self.timings["generate"] = time.monotonic() - started
         return drafts
@@ -150,7 +179,7 @@ class Drafter:
         prose = self._sample(
             generator, jobs, "prose",
             request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading, job.context),
-                                                        seed),
+                                                        seed, names=self.names),
             clean=clean_prose, accept=lambda job, text: not is_degenerate(text), retries=self.settings.guard_retries,
         )
         coded = [job for job in jobs if job.kind.wants_code(job.spec, job.heading)]
@@ -164,19 +193,27 @@ class Drafter:
             generator, coded, "code",
             request=lambda job, seed: GenerationRequest(
                 job.kind.code_prompt(job.spec, job.heading, prose[job][0], job.context), seed,
-                stop_heading_level=None, stop_at_fence=True),
+                stop_heading_level=None, stop_at_fence=True, names=self.names),
             clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
         )
         drafts = []
         for job in jobs:
             text, _, tokens = prose[job]
-            code = []
+            code, omitted = [], []
             if job in samples:
                 sample, attempts, sample_tokens = samples[job]
                 tokens += sample_tokens
-                text = f"{text}\n\n```{job.spec.code}\n{sample}\n```"
                 code = [{**asdict(checks[job]), "language": job.spec.code, "attempts": attempts}]
-            drafts.append(SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens))
+                if code[0]["status"] == "invalid":  # broken code is never published
+                    code[0]["published"] = False
+                    omitted.append({"language": job.spec.code, "reason": code[0]["error"], "attempts": attempts})
+                    text = f"{text}\n\n{omission_note(omitted[0])}"
+                else:
+                    text = f"{text}\n\n```{job.spec.code}\n{sample}\n```"
+            draft = SectionDraft(job, f"## {job.heading}\n\n{text}", "generated", code, tokens, omitted=omitted)
+            if self.facts is not None:
+                draft.text, draft.facts = check_facts(draft.text, job.page, self.facts)
+            drafts.append(draft)
         return drafts
 
     def _sample(self, generator: Generator, jobs: list[SectionJob], phase: str, *, request, clean, accept,
@@ -217,6 +254,13 @@ def clean_prose(text: str) -> str:
     if fences:
         text = text[: fences[0].start]
     return text.strip()
+
+
+def omission_note(omitted: dict) -> str:
+    """The italic note that stands where a sample was left out, for the reviewer."""
+    reason = defuse(" ".join(str(omitted["reason"] or "invalid").split())).replace("`", "'")
+    return (f"*A {omitted['language']} sample was left out: it still failed its check after "
+            f"{omitted['attempts']} attempts (`{reason}`).*")
 
 
 def clean_code(text: str) -> str:

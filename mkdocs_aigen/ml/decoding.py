@@ -38,6 +38,8 @@ class GenerationRequest:
 
     ``stop_heading_level``: stop before a Markdown heading of this level or higher (fewer ``#``).
     ``stop_at_fence``: the prompt ends inside an opened code fence; stop at its closing fence.
+    ``names``: dotted names (the first component is the package) that code may use after ``<package>.``
+    and in ``from <package>… import``; None leaves names unconstrained (:mod:`mkdocs_aigen.ml.constrain`).
     """
 
     prompt: str
@@ -45,6 +47,7 @@ class GenerationRequest:
     stop_heading_level: int | None = 2
     stop_at_fence: bool = False
     max_new_tokens: int | None = None
+    names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

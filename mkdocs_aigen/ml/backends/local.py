@@ -20,6 +20,7 @@ from mkdocs_aigen.ml.checkpoint import (
     load_causal_lm,
     weights_digest,
 )
+from mkdocs_aigen.ml.constrain import NameGuard, name_guard
 from mkdocs_aigen.ml.decoding import (
     DecodingSettings,
     GenerationRequest,
@@ -74,6 +75,7 @@ class _Row:
     processors: list[Any]  # transformers logits processors that read the row's tokens, in order
     context_ids: list[int]  # last prompt tokens, decoded with the continuation (see _decode_new)
     context_text: str
+    names: NameGuard | None = None  # limits names after ``<package>.`` in code to the request's names
     new_ids: list[int] = field(default_factory=list)
 
 
@@ -217,6 +219,7 @@ class TransformersGenerator:
             processors=processors,
             context_ids=context_ids,
             context_text=self.tokenizer.decode(context_ids, skip_special_tokens=True),
+            names=name_guard(request.prompt, request.names, request.stop_at_fence, self.tokenizer),
         )
 
     def _generate_batch(self, rows: list[_Row]):
@@ -267,7 +270,7 @@ class TransformersGenerator:
             position_ids = position_ids[:, -1:] + 1
 
     def _next_tokens(self, rows: list[_Row], logits: Any) -> list[int]:
-        """Pick each row's next token: its own processors, the batch-wide warpers, then greedy or
+        """Pick each row's next token: its own processors and names, the batch-wide warpers, then greedy or
         the row's own seeded sampler (all row-wise, so a row's pick does not depend on the others)."""
         import torch
 
@@ -281,6 +284,8 @@ class TransformersGenerator:
                 for processor in row.processors:  # LogitsProcessorList would inspect signatures per call
                     row_scores = processor(ids, row_scores)
                 scores[i : i + 1] = row_scores
+            if row.names is not None:
+                row.names.restrict(scores[i], row.new_ids)
         if self.settings.temperature == 0:
             return scores.argmax(dim=-1).tolist()
         for warper in self._warpers:

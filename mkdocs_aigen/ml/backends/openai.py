@@ -137,7 +137,10 @@ class ServerGenerator:
 
     def generate(self, requests: Sequence[GenerationRequest],
                  progress: ProgressCallback | None = None) -> list[GenerationResult]:
-        """Continuations of ``requests``, in request order; ``progress`` also gets ``in_flight``."""
+        """Continuations of ``requests``, in request order; ``progress`` also gets ``in_flight``.
+
+        A request's ``names`` are ignored: a completions API cannot mask tokens by text, so served drafts
+        rely on the fact check after drafting (:mod:`mkdocs_aigen.grounding.facts`)."""
         results: list[GenerationResult | None] = [None] * len(requests)
         done = tokens = 0
         pool = ThreadPoolExecutor(max_workers=self.server.concurrency, thread_name_prefix="aigen-openai")

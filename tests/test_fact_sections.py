@@ -45,7 +45,7 @@ def drafter(inventory, kinds=KINDS, cache=None):
     settings = DraftSettings()
     model = FakeBackend(lambda request: "print(1)" if request.stop_at_fence else PROSE)
     made = Drafter(cache, settings, model, CodeChecker(settings.verify_code, None))
-    made.inventory = inventory
+    made.ground(inventory)
     return made, kinds
 
 
