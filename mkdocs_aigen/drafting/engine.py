@@ -22,6 +22,7 @@ from mkdocs_aigen.checks.verdicts import CodeChecker
 from mkdocs_aigen.drafting.cache import DraftCache, cache_key
 from mkdocs_aigen.drafting.frontmatter import StubSpec
 from mkdocs_aigen.drafting.kinds import PageKind
+from mkdocs_aigen.drafting.usage import usage_start, valid_prefix
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.grounding.facts import KnownFacts, check_facts
 from mkdocs_aigen.log import log
@@ -180,9 +181,11 @@ class Drafter:
             generator, jobs, "prose",
             request=lambda job, seed: GenerationRequest(job.kind.section_prompt(job.spec, job.heading, job.context),
                                                         seed, names=self.names),
-            clean=clean_prose, accept=lambda job, text: not is_degenerate(text), retries=self.settings.guard_retries,
+            clean=lambda job, text: clean_prose(text), accept=lambda job, text: not is_degenerate(text),
+            retries=self.settings.guard_retries,
         )
         coded = [job for job in jobs if job.kind.wants_code(job.spec, job.heading)]
+        starts = {job: usage_start(job.spec.code, job.context) for job in coded}
         checks: dict[SectionJob, CodeCheck] = {}
 
         def code_ok(job: SectionJob, code: str) -> bool:
@@ -192,9 +195,11 @@ class Drafter:
         samples = self._sample(
             generator, coded, "code",
             request=lambda job, seed: GenerationRequest(
-                job.kind.code_prompt(job.spec, job.heading, prose[job][0], job.context), seed,
-                stop_heading_level=None, stop_at_fence=True, names=self.names),
-            clean=clean_code, accept=code_ok, retries=self.settings.code_retries,
+                job.kind.code_prompt(job.spec, job.heading, prose[job][0], job.context) + _opening(starts[job]),
+                seed, stop_heading_level=None, stop_at_fence=True, names=self.names),
+            clean=lambda job, text: valid_prefix(job.spec.code, starts[job],
+                                                 clean_code(_opening(starts[job]) + text)),
+            accept=code_ok, retries=self.settings.code_retries,
         )
         drafts = []
         for job in jobs:
@@ -236,7 +241,7 @@ class Drafter:
                 )
             rejected = []
             for job, output in zip(pending, outputs):
-                text = clean(output.text)
+                text = clean(job, output.text)
                 spent = results.get(job, ("", 0, 0))[2] + output.new_tokens
                 results[job] = (text, attempt + 1, spent)
                 if not accept(job, text):
@@ -261,6 +266,11 @@ def omission_note(omitted: dict) -> str:
     reason = defuse(" ".join(str(omitted["reason"] or "invalid").split())).replace("`", "'")
     return (f"*A {omitted['language']} sample was left out: it still failed its check after "
             f"{omitted['attempts']} attempts (`{reason}`).*")
+
+
+def _opening(start: str) -> str:
+    """The real lines a code sample starts from, as the model continues them (one line each)."""
+    return start + "\n" if start else ""
 
 
 def clean_code(text: str) -> str:
