@@ -40,10 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang-dir", action="append", default=[], metavar="LANG=DIR",
                         help="a manual in another language: HTML and man pages under DIR, e.g. "
                              "zh=/usr/share/man/zh_CN (repeatable)")
-    parser.add_argument("--no-base-site-packages", action="store_true",
-                        help="leave out the base interpreter's site-packages (scanned too when in a venv)")
     parser.add_argument("--no-stdlib", action="store_true", help="leave the standard library out")
-    parser.add_argument("--no-site-packages", action="store_true", help="leave installed packages out")
+    parser.add_argument("--no-site-packages", action="store_true",
+                        help="leave installed packages out (those of the environment and, in a venv, of its "
+                             "base interpreter)")
     parser.add_argument("--tokenizer-bytes", type=int, default=PretrainConfig.tokenizer_bytes,
                         help="text used to train the tokenizer")
     parser.add_argument("--vocab-size", type=int, default=ModelShape.vocab_size, help="tokenizer vocabulary size")
@@ -99,7 +99,6 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
             validation_fraction=args.validation_fraction,
             include_stdlib=not args.no_stdlib,
             include_site_packages=not args.no_site_packages,
-            include_base_site_packages=not args.no_base_site_packages,
             extra_dirs=tuple(str(d.resolve()) for d in args.extra_dir),
             lang_dirs=tuple(parse_lang_dir(item) for item in args.lang_dir),
             kind_labels=packaged_kind_labels(),
@@ -170,7 +169,6 @@ def command_line(config: PretrainConfig) -> str:
         ("--validation-fraction", recipe.validation_fraction),
         *[("--extra-dir", f"EXTRA_DIR_{index}") for index in range(1, len(recipe.extra_dirs) + 1)],
         *[("--lang-dir", f"{language}={folder}") for language, folder in recipe.lang_dirs],
-        ("--no-base-site-packages", not recipe.include_base_site_packages),
         ("--no-stdlib", not recipe.include_stdlib),
         ("--no-site-packages", not recipe.include_site_packages),
         ("--tokenizer-bytes", config.tokenizer_bytes),

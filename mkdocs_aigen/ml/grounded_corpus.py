@@ -31,7 +31,7 @@ from mkdocs_aigen.ranking import Ranker
 RETRIEVED = 3  # passages ranked from the same group
 PASSAGE_BYTES = 600
 TARGET_BYTES = 2000
-MIN_TARGET_CHARS = 120
+MIN_TARGET_BYTES = 200  # about 60 CJK characters or 200 ASCII ones
 MAX_SECTIONS_PER_PAGE = 6
 MAX_CODE_LINES = 40
 DISTRACTOR_POOL = 512
@@ -70,7 +70,7 @@ def docstring_sections(docstring: str) -> list[tuple[str, str]]:
         stop = cuts[index + 1][0] if index + 1 < len(cuts) else len(docstring)
         if name in _DOCSTRING_SECTIONS:
             parts.append((_DOCSTRING_SECTIONS[name], docstring[end:stop].strip("\n")))
-    return [(heading, text) for heading, text in parts if len(text.strip()) >= 40]
+    return [(heading, text) for heading, text in parts if len(text.strip()) >= 20]
 
 
 @dataclass
@@ -111,7 +111,7 @@ class GroundedWriter:
         ranker = Ranker([f"{s.title}\n{s.text}" for _, s in pool])
         self._remember(group, [s for _, s in pool])
         for page in pages:
-            targets = [(h, t) for h, t in page.sections if len(t) >= MIN_TARGET_CHARS][:MAX_SECTIONS_PER_PAGE]
+            targets = [(h, t) for h, t in page.sections if len(t.encode("utf-8")) >= MIN_TARGET_BYTES][:MAX_SECTIONS_PER_PAGE]
             for heading, text in targets:
                 hits = ranker.top(f"{page.title} {heading}", RETRIEVED, keep=lambda i: pool[i][0] != page.doc)
                 yield self._document(f"{page.doc}#{slugify(heading)}", page, page.title, page.kind, page.language,

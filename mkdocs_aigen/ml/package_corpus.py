@@ -70,7 +70,6 @@ class CorpusRecipe:
     validation_fraction: float = 0.02
     include_stdlib: bool = True
     include_site_packages: bool = True
-    include_base_site_packages: bool = True
     extra_dirs: tuple[str, ...] = ()
     lang_dirs: tuple[tuple[str, str], ...] = ()  # (language, dir) of manuals: HTML and man pages
     kind_labels: dict[str, str] = field(default_factory=dict)  # the templates' labels, by kind
@@ -121,9 +120,9 @@ def default_roots(recipe: CorpusRecipe) -> list[tuple[str, Path]]:
         roots.append(("stdlib", Path(paths["stdlib"])))
     if recipe.include_site_packages:
         roots.append(("site-packages", Path(paths["purelib"])))
-    base = Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"])
-    if recipe.include_base_site_packages and base.is_dir() and base != Path(paths["purelib"]):
-        roots.append(("base-site-packages", base))
+        base = Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"])
+        if base.is_dir() and base != Path(paths["purelib"]):  # in a venv: the base interpreter's too
+            roots.append(("base-site-packages", base))
     for index, extra in enumerate(recipe.extra_dirs):
         if not Path(extra).is_dir():
             raise CorpusError(f"extra corpus dir {extra!r} is not a directory: pass an existing --extra-dir")
