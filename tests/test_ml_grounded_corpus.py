@@ -15,7 +15,12 @@ from mkdocs_aigen.errors import AigenError
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.ml import package_corpus as pc
 from mkdocs_aigen.ml.grounded_corpus import GroundedWriter, docstring_sections
-from mkdocs_aigen.ml.pages import html_pages, man_markdown, markdown_page, rst_to_markdown_headings
+from mkdocs_aigen.ml.pages import (
+    html_pages,
+    man_markdown,
+    markdown_page,
+    rst_to_markdown_headings,
+)
 from mkdocs_aigen.ml.prompt import Snippet, section_prompt
 
 LABELS = packaged_kind_labels()

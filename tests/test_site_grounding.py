@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -31,7 +32,7 @@ LOAD_API = Passage("api:tidy.load", "tidy.load", "`load(path)`")
 class FixedRetriever:
     """A small ContextProvider: fixed passages per page, never the page's own."""
 
-    RETRIEVED = {"guides/saving.md": (OVERVIEW_ZH, LOAD_API), "zh/index.md": (SAVE, LOAD_API),
+    RETRIEVED: ClassVar = {"guides/saving.md": (OVERVIEW_ZH, LOAD_API), "zh/index.md": (SAVE, LOAD_API),
                  "guides/loading.md": (SAVE, LOAD_API)}
 
     def __init__(self) -> None:

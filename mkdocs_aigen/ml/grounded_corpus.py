@@ -80,8 +80,8 @@ class GroundedWriter:
     labels: dict[str, str]
     distractors: list[tuple[str, Snippet]] = field(default_factory=list)
 
-    def _document(self, doc: str, page: Page | None, topic: str, kind: str, language: str, heading: str,
-                  body: str, related: Sequence[Snippet], group: str) -> tuple[str, str]:
+    def _document(self, doc: str, topic: str, kind: str, language: str, heading: str, body: str,
+                  related: Sequence[Snippet], group: str) -> tuple[str, str]:
         rng = random.Random(stable_hash("context:" + doc))
         others = [s for g, s in self.distractors if g != group]
         picked = rng.sample(others, min(len(others), rng.choice((1, 2)))) if related else []
@@ -111,10 +111,10 @@ class GroundedWriter:
         ranker = Ranker([f"{s.title}\n{s.text}" for _, s in pool])
         self._remember(group, [s for _, s in pool])
         for page in pages:
-            targets = [(h, t) for h, t in page.sections if len(t.encode("utf-8")) >= MIN_TARGET_BYTES][:MAX_SECTIONS_PER_PAGE]
-            for heading, text in targets:
-                hits = ranker.top(f"{page.title} {heading}", RETRIEVED, keep=lambda i: pool[i][0] != page.doc)
-                yield self._document(f"{page.doc}#{slugify(heading)}", page, page.title, page.kind, page.language,
+            targets = [(h, t) for h, t in page.sections if len(t.encode("utf-8")) >= MIN_TARGET_BYTES]
+            for heading, text in targets[:MAX_SECTIONS_PER_PAGE]:
+                hits = ranker.top(f"{page.title} {heading}", RETRIEVED, keep=lambda i, own=page.doc: pool[i][0] != own)
+                yield self._document(f"{page.doc}#{slugify(heading)}", page.title, page.kind, page.language,
                                      heading, text, [pool[i][1] for i in hits], group)
 
     def api_documents(self, doc: str, module: str, source: str, group: str) -> Iterator[tuple[str, str]]:
@@ -136,7 +136,7 @@ class GroundedWriter:
             hits = ranker.top(definition.qualname.replace(".", " ") + " " + definition.docstring[:200], 2,
                               keep=lambda i, index=index: i != index)
             for heading, text in docstring_sections(definition.docstring)[:2]:
-                yield self._document(f"{doc}#{definition.qualname}#{slugify(heading)}", None,
+                yield self._document(f"{doc}#{definition.qualname}#{slugify(heading)}",
                                      f"The {module}.{definition.qualname}() function", REFERENCE, "en", heading,
                                      text, [own, *(snippets[i] for i in hits)], group)
 

@@ -19,7 +19,6 @@ come to about 47 MB of text.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
 import sys
@@ -30,9 +29,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from mkdocs_aigen.ml.grounded_corpus import REFERENCE, GroundedWriter, api_snippet
-from mkdocs_aigen.ml.pages import Page, html_pages, man_markdown, markdown_page, read_man_page, rst_to_markdown_headings
-from mkdocs_aigen.ml.prompt import FALLBACK_KIND, KIND_BY_SEGMENT, Snippet, guess_kind
 from mkdocs_aigen.ml.corpus import (
     PACKAGES,
     SPLITS,
@@ -45,6 +41,16 @@ from mkdocs_aigen.ml.corpus import (
     stable_hash,
     walk_files,
 )
+from mkdocs_aigen.ml.grounded_corpus import REFERENCE, GroundedWriter, api_snippet
+from mkdocs_aigen.ml.pages import (
+    Page,
+    html_pages,
+    man_markdown,
+    markdown_page,
+    read_man_page,
+    rst_to_markdown_headings,
+)
+from mkdocs_aigen.ml.prompt import FALLBACK_KIND, KIND_BY_SEGMENT, Snippet, guess_kind
 
 SOURCES = ("docs", "docstrings", "source", "sections", "api", "manuals", "manual-sections")
 GROUNDED_SOURCES = ("sections", "api", "manual-sections")
@@ -281,7 +287,8 @@ def _by_group(items: Sequence[tuple[str, Path]]) -> list[list[tuple[str, Path]]]
     return [groups[name] for name in sorted(groups, key=lambda name: (stable_hash(name), name))]
 
 
-def _source_texts(source: str, candidates: dict, recipe: CorpusRecipe, writer: GroundedWriter) -> Iterator[tuple[str, str]]:
+def _source_texts(source: str, candidates: dict, recipe: CorpusRecipe,
+                  writer: GroundedWriter) -> Iterator[tuple[str, str]]:
     """``(doc, text)`` candidates of one source, in their deterministic order."""
     items = candidates[source]
     if source in ("docs", "docstrings", "source"):

@@ -82,7 +82,8 @@ class _HtmlText(HTMLParser):
     navigation left out; ``<pre>`` kept verbatim)."""
 
     SKIPPED = ("toc", "navheader", "navfooter", "list-of-tables", "list-of-figures")
-    BLOCKS = {"p", "div", "li", "dt", "dd", "tr", "br", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
+    BLOCKS = frozenset({"p", "div", "li", "dt", "dd", "tr", "br", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
+    VOID = frozenset({"br", "img", "meta", "link", "hr", "col", "input"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -94,7 +95,7 @@ class _HtmlText(HTMLParser):
         self.heading = 0
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("br", "img", "meta", "link", "hr", "col", "input"):
+        if tag in self.VOID:
             if tag == "br":
                 self._flush()
             return
@@ -110,7 +111,7 @@ class _HtmlText(HTMLParser):
             self.heading = int(tag[1])
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("br", "img", "meta", "link", "hr", "col", "input") or not self.stack:
+        if tag in self.VOID or not self.stack:
             return
         if tag in self.BLOCKS:
             self._flush()

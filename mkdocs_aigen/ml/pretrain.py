@@ -17,7 +17,7 @@ the prompt shape the templates render), about half each by tokens. Installed pac
 base interpreter's when run from a venv. The Chinese manuals are Debian packages
 (``apt-get install debian-reference-zh-cn manpages-zh``).
 
-CPU recipe of the new base (one thread, 55 minutes of training at sequence length 1024 — a token
+CPU recipe of the new base (one thread, 52 minutes of training at sequence length 1024 — a token
 costs about 15 % more than at 256 — plus about 10 minutes of corpus, tokenizer and evaluation)::
 
     RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 mkdocs-aigen pretrain --out OUT --work-dir WORK_DIR \
@@ -25,7 +25,7 @@ costs about 15 % more than at 256 — plus about 10 minutes of corpus, tokenizer
         --source-weights docs=0.12,docstrings=0.18,source=0.08,sections=0.25,api=0.2,manuals=0.07,manual-sections=0.1 \
         --lang-dir zh=/usr/share/debian-reference --lang-dir zh=/usr/share/man/zh_CN \
         --tokenizer-bytes 12000000 --vocab-size 8192 --layers 4 --hidden 192 --heads 6 \
-        --seq-len 1024 --batch-tokens 8192 --max-minutes 55 --eval-every 100 --eval-tokens 32768 \
+        --seq-len 1024 --batch-tokens 8192 --max-minutes 52 --eval-every 25 --eval-tokens 32768 \
         --warmup-steps 50 --seed 0 --threads 1 --device cpu
 
 The previous base (``--vocab-size 4096 --seq-len 256``, plain text only, 75 minutes) is described by
