@@ -95,7 +95,7 @@ def build_site_corpus(settings: Settings, tokenizer_dir: Path | None = None,
     if validation_fraction is None:
         validation_fraction = read_stats(out).get("validation_fraction", VALIDATION_FRACTION)
     kinds = KindLibrary(settings.templates_dir)
-    language = settings.labels.language
+    language = settings.language
     stubs, _ = discover(settings.docs_dir, kinds, language=language)
     specs = {page.src_path: page.spec for page in stubs}
     grounding = Grounding(context) if context is not None else None
