@@ -1,7 +1,9 @@
 """B4 training: tokens/s of ``fine_tune`` (what ``mkdocs-aigen train`` runs) ÷ a plain transformers ``Trainer``.
 
-Same base model, same corpus (example_site's, prompt tokens masked out of the loss), same window
-length, sequences per step, step count, learning rate and schedule. Both rates count input tokens
+Same base model, same corpus (example_site's, grounded when the project has a retriever: examples
+are mostly context, whose tokens are masked out of the loss, so ``fine_tune`` runs the output layer
+on the completion tokens only), same window length, sequences per step, step count, learning rate
+and schedule. Both rates count input tokens
 over the optimiser steps only: ``fine_tune``'s recorded ``train_seconds`` (its evaluations are
 switched off) and the Trainer's summed step times (from ``on_step_begin`` to ``on_step_end``).
 """
@@ -102,13 +104,14 @@ def trainer(ctx: Context, corpus: Path, work: Path) -> dict[str, Any]:
 def run(ctx: Context) -> Result:
     from mkdocs_aigen import progress
     from mkdocs_aigen.cli.config_file import load_settings
+    from mkdocs_aigen.cli.corpus import context_provider
     from mkdocs_aigen.site_corpus import build_site_corpus, corpus_dir
 
     progress.set_enabled(False)  # no bar in the timed steps, as the Trainer runs with disable_tqdm
     ctx.reset_torch_threads()
     work = ctx.scratch("b4")
     settings = load_settings(copy_example_site(work / "site", model=str(ctx.model_dir)))
-    build_site_corpus(settings, tokenizer_dir=ctx.model_dir)
+    build_site_corpus(settings, tokenizer_dir=ctx.model_dir, context=context_provider(settings))
     corpus = corpus_dir(settings)
     samples = alternate({"fine_tune": lambda: ours(ctx, corpus, work / "out"),
                          "trainer": lambda: trainer(ctx, corpus, work)}, runs=ctx.runs, warmup=ctx.warmup)
@@ -119,7 +122,7 @@ def run(ctx: Context) -> Result:
         "B4", "training",
         f"fine_tune tokens/s ÷ transformers Trainer tokens/s ({size['steps']} steps × {size['sequences']} × "
         f"{size['seq_len']} tokens, full fine-tune, {ctx.threads} torch thread(s))",
-        samples=ratios(samples["fine_tune"], samples["trainer"], "tokens_per_second"), target=Target(">=", 1.0),
+        samples=ratios(samples["fine_tune"], samples["trainer"], "tokens_per_second"), target=Target(">=", 1.3),
         checks={"same tokens per run": same_work},
         details={"tokens_per_second": rates, "threads": ctx.threads, "runs": samples},
         lines=[f"fine_tune {rates['fine_tune']['median']:.0f} tok/s vs Trainer {rates['trainer']['median']:.0f} "

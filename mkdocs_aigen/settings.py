@@ -54,6 +54,11 @@ class Settings:
     def work_dir(self) -> Path:
         return self.config_dir / ".aigen"
 
+    @property
+    def language(self) -> str:
+        """The site's language (the theme's), which pages without ``lang``/``locale`` are written in."""
+        return self.labels.language
+
     @classmethod
     def from_options(cls, options: Mapping, config_dir: Path, docs_dir: Path, source: str = "mkdocs.yml",
                      language: str = "en", site_dir: Path | None = None) -> Settings:

@@ -1,22 +1,28 @@
 """The fine-tuning examples of a site: authored pages, approved drafts, and ``corpus_extra`` sources.
 
-Every example has the shape the plugin prompts with: ``kind.section_prompt(spec, heading)`` as the
-prompt and the section's body as the completion. Authored pages without an ``aigen:`` block get a
-spec guessed from their path, title and first code block. Text inside draft markers never enters:
-stubs contribute only their authored sections.
+Every example has the shape the plugin prompts with: ``kind.section_prompt(spec, heading, context)``
+as the prompt and the section's body as the completion. With a :class:`ContextProvider` (the
+grounding retriever) each page section's context is the passages it retrieves for that section,
+which never include the page's own text (no leakage), plus a distractor passage retrieved for
+another page, so the model learns to use what is relevant and to ignore the rest. Authored pages
+without an ``aigen:`` block get a spec guessed from their path, title and first code block; every
+page's language is its ``lang``/``locale`` front-matter, else the theme's. Text inside draft markers
+never enters: stubs contribute only their authored sections.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from mkdocs_aigen.authoring.store import iter_feedback
 from mkdocs_aigen.drafting.frontmatter import NO_CODE, StubSpec, split_front_matter
 from mkdocs_aigen.drafting.kinds import KindLibrary
-from mkdocs_aigen.drafting.stubs import discover, load_stub
+from mkdocs_aigen.drafting.stubs import discover, load_stub, page_language
 from mkdocs_aigen.errors import AigenError, FrontMatterError
+from mkdocs_aigen.grounding import ContextProvider, Passage
 from mkdocs_aigen.grounding.sections import authored_sections, clean_section
 from mkdocs_aigen.log import log
 from mkdocs_aigen.markdown import iter_fenced_blocks, iter_headings
@@ -28,20 +34,41 @@ from mkdocs_aigen.ml.corpus import (
     module_name,
     python_docs,
     read_stats,
+    stable_hash,
     walk_files,
 )
+from mkdocs_aigen.ml.prompt import guess_kind
 from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_SOURCE_LINES = 60  # longer functions keep their docstring but not their code
-# Path segments that decide the kind of an authored page, checked in this order.
-KIND_BY_SEGMENT = (
-    (("blog", "posts"), "blog-post"),
-    (("reference",), "reference"),
-    (("tutorials", "tutorial"), "tutorial"),
-    (("guides", "guide", "how-to", "howto", "how-tos"), "how-to"),
-)
-FALLBACK_KIND = "explanation"
+DISTRACTOR_POOL = 64  # passages given to other pages, kept for distractors
+
+
+@dataclass
+class Grounding:
+    """Context for page sections: what ``provider`` retrieves, plus one distractor retrieved earlier
+    for another page, at a position picked by a hash of the section."""
+
+    provider: ContextProvider
+    seen: list[Passage] = field(default_factory=list)
+
+    def context(self, src_path: str, spec: StubSpec, heading: str) -> tuple[Passage, ...]:
+        retrieved = list(self.provider.passages(src_path, spec.topic, heading, spec.notes))
+        key = stable_hash(f"{src_path}#{heading}")
+        others = [p for p in self.seen if _page_of(p) != src_path and p not in retrieved]
+        context = list(retrieved)
+        if retrieved and others:
+            context.insert(key % (len(context) + 1), others[key % len(others)])
+        self.seen += [p for p in retrieved if p not in self.seen]
+        del self.seen[:-DISTRACTOR_POOL]
+        return tuple(context)
+
+
+def _page_of(passage: Passage) -> str:
+    """The site page a passage comes from (``guides/a.md#steps`` → ``guides/a.md``); other sources
+    (``api:``, ``file:``) name no page."""
+    return "" if passage.source.startswith(("api:", "file:")) else passage.source.split("#", 1)[0]
 
 
 def corpus_dir(settings: Settings) -> Path:
@@ -57,8 +84,9 @@ def base_model_dir(settings: Settings) -> Path:
 
 
 def build_site_corpus(settings: Settings, tokenizer_dir: Path | None = None,
-                      validation_fraction: float | None = None) -> dict:
-    """Write the site's corpus under ``.aigen/corpus/`` and return its stats.
+                      validation_fraction: float | None = None, context: ContextProvider | None = None) -> dict:
+    """Write the site's corpus under ``.aigen/corpus/`` and return its stats; ``context`` grounds
+    the page sections (see the module docstring).
 
     ``validation_fraction`` defaults to that of the corpus already there (else the default), so
     ``train`` rebuilding a corpus made by ``corpus --validation-fraction`` keeps its split.
@@ -67,26 +95,33 @@ def build_site_corpus(settings: Settings, tokenizer_dir: Path | None = None,
     if validation_fraction is None:
         validation_fraction = read_stats(out).get("validation_fraction", VALIDATION_FRACTION)
     kinds = KindLibrary(settings.templates_dir)
-    stubs, _ = discover(settings.docs_dir, kinds)
+    language = settings.language
+    stubs, _ = discover(settings.docs_dir, kinds, language=language)
     specs = {page.src_path: page.spec for page in stubs}
-    examples = [*site_examples(settings.docs_dir, kinds), *feedback_examples(settings.work_dir, kinds, specs),
+    grounding = Grounding(context) if context is not None else None
+    examples = [*site_examples(settings.docs_dir, kinds, language, grounding),
+                *feedback_examples(settings.work_dir, kinds, specs),
                 *extra_examples(settings.corpus_extra, settings.config_dir, kinds)]
     return build_corpus(examples, out, validation_fraction=validation_fraction, tokenizer_dir=tokenizer_dir)
 
 
-def site_examples(docs_dir: Path, kinds: KindLibrary) -> Iterator[Example]:
-    """Examples from every Markdown page under ``docs_dir`` (stubs: authored sections only)."""
+def site_examples(docs_dir: Path, kinds: KindLibrary, language: str = "en",
+                  grounding: Grounding | None = None) -> Iterator[Example]:
+    """Examples from every Markdown page under ``docs_dir`` (stubs: authored sections only), in the
+    site's ``language`` unless a page names its own, grounded when ``grounding`` is given."""
     for path in sorted(Path(docs_dir).rglob("*")):
         if path.suffix in MARKDOWN_SUFFIXES and path.is_file():
             src = path.relative_to(docs_dir).as_posix()
-            yield from page_examples(path.read_bytes().decode("utf-8-sig"), src, f"page:{src}", kinds)
+            yield from page_examples(path.read_bytes().decode("utf-8-sig"), src, f"page:{src}", kinds,
+                                     language=language, grounding=grounding)
 
 
-def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source: str = "page") -> list[Example]:
+def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source: str = "page", *,
+                  language: str = "en", grounding: Grounding | None = None) -> list[Example]:
     """One example per authored section of a Markdown page; stubs' sections are labelled ``stub``."""
     text = text.replace("\r\n", "\n")
     try:
-        stub = load_stub(Path(src_path), src_path, kinds, text=text)
+        stub = load_stub(Path(src_path), src_path, kinds, text=text, language=language)
     except FrontMatterError as error:
         log.warning("corpus: skipping %s", error)
         return []
@@ -95,9 +130,11 @@ def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source
     else:
         meta, body_start = split_front_matter(text)
         body = text[body_start:]
-        spec = guess_spec(meta, body, src_path)
+        spec = replace(guess_spec(meta, body, src_path), language=page_language(meta, language))
     kind = kinds.get(spec.kind)
-    return [Example(doc, source, kind.section_prompt(spec, section.heading), section.text)
+    return [Example(doc, source, kind.section_prompt(spec, section.heading,
+                                                     grounding.context(src_path, spec, section.heading)
+                                                     if grounding else ()), section.text)
             for section in authored_sections(body)]
 
 
@@ -106,12 +143,6 @@ def guess_spec(meta: dict, body: str, src_path: str) -> StubSpec:
     languages = [block.language for block in iter_fenced_blocks(body) if block.language]
     return StubSpec(topic=page_title(meta, body, src_path), kind=guess_kind(src_path),
                     code=languages[0].lower() if languages else NO_CODE)
-
-
-def guess_kind(src_path: str) -> str:
-    """``blog-post`` / ``reference`` / ``tutorial`` / ``how-to`` from the path's folders, else ``explanation``."""
-    folders = {part.lower() for part in src_path.split("/")[:-1]}
-    return next((kind for names, kind in KIND_BY_SEGMENT if folders & set(names)), FALLBACK_KIND)
 
 
 def page_title(meta: dict, body: str, src_path: str) -> str:

@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mkdocs_aigen"
-GROUND_FLOOR = {"mkdocs_aigen.errors", "mkdocs_aigen.safeio", "mkdocs_aigen.progress", "mkdocs_aigen.markdown"}
+GROUND_FLOOR = {"mkdocs_aigen.errors", "mkdocs_aigen.safeio", "mkdocs_aigen.progress", "mkdocs_aigen.markdown",
+                "mkdocs_aigen.ranking"}
 MAX_LINES = 400
 
 

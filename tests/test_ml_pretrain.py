@@ -84,7 +84,7 @@ def _all_documents(corpus: Path) -> dict[str, list[pc.Document]]:
     return {split: list(pc.read_documents(corpus, split)) for split in SPLITS}
 
 
-def test_corpus_is_deterministic_deduplicated_and_split_by_id(package_tree, tmp_path):
+def test_corpus_is_deterministic_deduplicated_and_split_by_file(package_tree, tmp_path):
     first = pc.build_package_corpus(tmp_path / "a", _recipe(package_tree))
     second = pc.build_package_corpus(tmp_path / "b", _recipe(package_tree))
     assert first["stats"] == second["stats"]
@@ -96,7 +96,7 @@ def test_corpus_is_deterministic_deduplicated_and_split_by_id(package_tree, tmp_
     ids = {split: {d.doc for d in docs} for split, docs in documents.items()}
     assert ids["train"] and ids["validation"] and not ids["train"] & ids["validation"]
     for split, docs in documents.items():
-        assert all(split_of(d.doc, 0.25) == split for d in docs)
+        assert all(split_of(pc.file_key(d.doc), 0.25) == split for d in docs)
     everything = [d for docs in documents.values() for d in docs]
     paths = " ".join(d.doc for d in everything)
     for skipped in ("blob.md", "huge.md", "_pb2", "gen.py", "tests/", "LICENSE"):

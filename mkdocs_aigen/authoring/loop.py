@@ -31,7 +31,7 @@ def load_pages(project: Project, paths: Iterable[str] = ()) -> tuple[list[PageFi
     for path in paths:
         if not (docs_dir / path).is_file():
             raise AigenError(f"{path}: no such page under {docs_dir}; name pages relative to docs_dir")
-    pages, errors = discover(docs_dir, project.kinds, paths or None)
+    pages, errors = discover(docs_dir, project.kinds, paths or None, language=project.settings.language)
     known = {page.src_path for page in pages} | {str(e).split(":", 1)[0] for e in errors}
     for path in paths:
         if Path(path).as_posix() not in known:

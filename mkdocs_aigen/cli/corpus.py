@@ -29,7 +29,16 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_for(args)
     stats = build_site_corpus(settings, tokenizer_dir=base_model_dir(settings),
-                              validation_fraction=args.validation_fraction)
+                              validation_fraction=args.validation_fraction, context=context_provider(settings))
     print(format_stats(stats))
     print(f"wrote {corpus_dir(settings)} ({stats['digest'][:19]})")
     return 0
+
+
+def context_provider(settings):
+    """The project's grounding retriever (``Project.grounding.retriever``); None when grounding is off
+    or failed, and the corpus is built ungrounded."""
+    from mkdocs_aigen.project import Project
+
+    grounding = getattr(Project(settings), "grounding", None)
+    return getattr(grounding, "retriever", None)

@@ -37,8 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of documents held out for validation")
     parser.add_argument("--extra-dir", type=Path, action="append", default=[],
                         help="another directory to scan (repeatable)")
+    parser.add_argument("--lang-dir", action="append", default=[], metavar="LANG=DIR",
+                        help="a manual in another language: HTML and man pages under DIR, e.g. "
+                             "zh=/usr/share/man/zh_CN (repeatable)")
     parser.add_argument("--no-stdlib", action="store_true", help="leave the standard library out")
-    parser.add_argument("--no-site-packages", action="store_true", help="leave installed packages out")
+    parser.add_argument("--no-site-packages", action="store_true",
+                        help="leave installed packages out (those of the environment and, in a venv, of its "
+                             "base interpreter)")
     parser.add_argument("--tokenizer-bytes", type=int, default=PretrainConfig.tokenizer_bytes,
                         help="text used to train the tokenizer")
     parser.add_argument("--vocab-size", type=int, default=ModelShape.vocab_size, help="tokenizer vocabulary size")
@@ -95,6 +100,8 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
             include_stdlib=not args.no_stdlib,
             include_site_packages=not args.no_site_packages,
             extra_dirs=tuple(str(d.resolve()) for d in args.extra_dir),
+            lang_dirs=tuple(parse_lang_dir(item) for item in args.lang_dir),
+            kind_labels=packaged_kind_labels(),
         ),
         shape=ModelShape(layers=args.layers, hidden=args.hidden, heads=args.heads, kv_heads=args.kv_heads,
                          intermediate=args.intermediate, vocab_size=args.vocab_size),
@@ -129,6 +136,22 @@ def parse_source_weights(text: str) -> dict[str, float]:
     return weights
 
 
+def parse_lang_dir(text: str) -> tuple[str, str]:
+    """``zh=/usr/share/man/zh_CN`` → ``("zh", "/usr/share/man/zh_CN")`` (the dir resolved)."""
+    language, sep, folder = text.partition("=")
+    if not sep or not language.strip() or not folder.strip():
+        raise CorpusError(f"--lang-dir {text!r}: write LANG=DIR, e.g. zh=/usr/share/man/zh_CN")
+    return language.strip(), str(Path(folder).resolve())
+
+
+def packaged_kind_labels() -> dict[str, str]:
+    """The label of every packaged page kind (``label`` in its template), as prompts print it."""
+    from mkdocs_aigen.drafting.kinds import KindLibrary
+
+    kinds = KindLibrary()
+    return {name: str(kinds.get(name).module.label) for name in kinds.names}
+
+
 def _weights_text(weights: dict[str, float]) -> str:
     return ",".join(f"{name}={weight}" for name, weight in sorted(weights.items()))
 
@@ -145,6 +168,7 @@ def command_line(config: PretrainConfig) -> str:
         ("--source-weights", _weights_text(recipe.source_weights)),
         ("--validation-fraction", recipe.validation_fraction),
         *[("--extra-dir", f"EXTRA_DIR_{index}") for index in range(1, len(recipe.extra_dirs) + 1)],
+        *[("--lang-dir", f"{language}={folder}") for language, folder in recipe.lang_dirs],
         ("--no-stdlib", not recipe.include_stdlib),
         ("--no-site-packages", not recipe.include_site_packages),
         ("--tokenizer-bytes", config.tokenizer_bytes),

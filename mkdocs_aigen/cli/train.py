@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     base = args.base.resolve() if args.base else base_model_dir(settings)
     check_base_dir(base)
-    stats = main_only(build_site_corpus, settings, tokenizer_dir=base, validation_fraction=args.validation_fraction)
+    stats = main_only(build_site_corpus, settings, tokenizer_dir=base, validation_fraction=args.validation_fraction,
+                      context=corpus.context_provider(settings))
     main_only(print, format_stats(stats) if stats else "")
     options = FineTuneSettings(
         base_dir=base, out_dir=args.out.resolve() if args.out else settings.work_dir / "model",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -82,8 +82,19 @@ class StubPage:
         return [h for h in self.outline if heading_key(h) not in present]
 
 
-def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | None = None) -> StubPage | None:
-    """Parse one Markdown file; ``None`` when it is no stub. Raises :class:`FrontMatterError`."""
+def page_language(meta: Mapping, default: str) -> str:
+    """A page's language: its front-matter ``lang`` or ``locale``, else ``default`` (the theme's)."""
+    for key in ("lang", "locale"):
+        value = meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return default
+
+
+def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | None = None,
+              language: str = "en") -> StubPage | None:
+    """Parse one Markdown file; ``None`` when it is no stub. Raises :class:`FrontMatterError`.
+    The spec's language is the page's own (:func:`page_language`), else ``language``."""
     if text is None:
         try:
             text = Path(abs_path).read_bytes().decode("utf-8-sig") if Path(abs_path).exists() else ""
@@ -95,10 +106,11 @@ def load_stub(abs_path: Path, src_path: str, kinds: KindLibrary, text: str | Non
     spec = parse_stub_spec(meta, src_path, kinds.names)
     if spec is None:
         return None
+    spec = replace(spec, language=page_language(meta, language))
     return StubPage(src_path, Path(abs_path), text, meta, body_start, spec, kinds.get(spec.kind))
 
 
-def discover(docs_dir: Path, kinds: KindLibrary, paths: Iterable[str] | None = None
+def discover(docs_dir: Path, kinds: KindLibrary, paths: Iterable[str] | None = None, language: str = "en"
              ) -> tuple[list[StubPage], list[FrontMatterError]]:
     """Stub pages under ``docs_dir`` (or just ``paths``, relative to it) and the errors of bad ones."""
     docs_dir = Path(docs_dir)
@@ -107,7 +119,7 @@ def discover(docs_dir: Path, kinds: KindLibrary, paths: Iterable[str] | None = N
     for path in candidates:
         src = path.relative_to(docs_dir).as_posix()
         try:
-            page = load_stub(path, src, kinds)
+            page = load_stub(path, src, kinds, language=language)
         except FrontMatterError as error:
             errors.append(error)
             continue

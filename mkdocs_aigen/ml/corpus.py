@@ -117,6 +117,16 @@ class Definition:
         return isinstance(self.node, ast.ClassDef)
 
     @property
+    def signature(self) -> str:
+        """``class Name`` or ``name(args)`` as written in the source."""
+        if self.is_class:
+            return f"class {self.qualname}"
+        try:
+            return f"{self.qualname}({ast.unparse(self.node.args)})"
+        except (ValueError, RecursionError):
+            return f"{self.qualname}(...)"
+
+    @property
     def docstring(self) -> str:
         """The cleaned docstring; empty when there is none."""
         docstring = ast.get_docstring(self.node)

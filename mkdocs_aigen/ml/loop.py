@@ -139,13 +139,43 @@ def _autocast(device: "torch.device", bf16: bool):
 
 
 def _loss_sum(model, inputs, labels) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Summed next-token loss over the labelled positions, and their count.
+
+    On a plain causal LM the output layer runs on the labelled positions only (hidden states →
+    those positions → output layer → cross-entropy): fine-tuning examples are mostly prompt, whose
+    logits would be thrown away. Compiled or distributed wrappers get the full forward pass.
+    """
     import torch.nn.functional as F
 
-    logits = model(input_ids=inputs).logits
-    loss = F.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum"
-    )
-    return loss, (labels != -100).sum()
+    targets = labels != -100
+    parts = _decoder_and_head(model)
+    if parts is None:
+        logits = model(input_ids=inputs).logits
+        loss = F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum"
+        )
+        return loss, targets.sum()
+    decoder, head = parts
+    hidden = decoder(input_ids=inputs, use_cache=False).last_hidden_state
+    if bool(targets.all()):
+        hidden, picked = hidden.reshape(-1, hidden.shape[-1]), labels.reshape(-1)
+    else:
+        hidden, picked = hidden[targets], labels[targets]
+    return F.cross_entropy(head(hidden).float(), picked, reduction="sum"), targets.sum()
+
+
+def _decoder_and_head(model) -> tuple[Any, Any] | None:
+    """The decoder stack and output layer of a plain transformers causal LM (LoRA-wrapped too) whose
+    logits are just the output layer of the last hidden state; None for anything else."""
+    if hasattr(type(model), "get_base_model"):  # a PEFT model: its adapters live inside the base
+        model = model.get_base_model()
+    if not (hasattr(type(model), "get_decoder") and hasattr(type(model), "get_output_embeddings")):
+        return None
+    config = getattr(model, "config", None)
+    if any(getattr(config, name, None) for name in ("final_logit_softcapping", "logit_scale", "output_multiplier")):
+        return None
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    return (decoder, head) if decoder is not None and head is not None and decoder is not model else None
 
 
 def train(

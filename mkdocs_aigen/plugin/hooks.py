@@ -84,7 +84,7 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         pages = []
         for file in files.documentation_pages():
             try:
-                page = load_stub(Path(file.abs_src_path), file.src_uri, project.kinds)
+                page = load_stub(Path(file.abs_src_path), file.src_uri, project.kinds, language=settings.language)
             except AigenError as error:
                 log.error(str(error))
                 continue
