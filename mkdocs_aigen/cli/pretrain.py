@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="seed: the same seed gives the same model")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--init-from", type=Path, metavar="MODEL_DIR",
+                        help="continue pretraining this model dir (its tokenizer and shape; the window "
+                             "widens to --seq-len) instead of starting from scratch")
     parser.add_argument("--save-dtype", choices=SAVE_DTYPES, default="float32", help="dtype of the saved weights")
 
 
@@ -116,6 +119,7 @@ def config_from_args(args: argparse.Namespace) -> PretrainConfig:
         tokenizer_bytes=args.tokenizer_bytes,
         threads=args.threads,
         save_dtype=args.save_dtype,
+        init_from=args.init_from,
     )
     config.command_line = command_line(config)
     return config
@@ -181,6 +185,7 @@ def command_line(config: PretrainConfig) -> str:
         ("--schedule", train.schedule), ("--warmup-steps", train.warmup_steps), ("--eval-every", train.eval_every),
         ("--eval-tokens", train.eval_tokens), ("--seed", train.seed), ("--device", train.device),
         ("--compile", train.compile), ("--threads", config.threads), ("--save-dtype", config.save_dtype),
+        ("--init-from", "INIT_DIR" if config.init_from else None),
     ]
     words = ["mkdocs-aigen", NAME]
     for flag, value in flags:

@@ -89,6 +89,7 @@ class PretrainConfig:
     tokenizer_bytes: int = 20_000_000
     threads: int | None = None
     save_dtype: str = "float32"
+    init_from: Path | None = None  # continue pretraining this model dir (its tokenizer and shape) instead
     command_line: str = ""
 
     @property
@@ -121,13 +122,23 @@ def _limited_texts(documents, budget: int):
         yield document.text
 
 
+def _tokenizer_dir(config: PretrainConfig) -> Path:
+    """Where the run's tokenizer and its token streams are kept in the work dir."""
+    return config.work_dir / ("tokenizer-init" if config.init_from else f"tokenizer-{config.shape.vocab_size}")
+
+
 def _tokenizer(config: PretrainConfig):
-    """The run's tokenizer: loaded from the work dir, or trained and saved there."""
+    """The run's tokenizer: the ``init_from`` model's, else loaded from the work dir, else trained and
+    saved there."""
     from transformers import PreTrainedTokenizerFast
 
-    path = config.work_dir / f"tokenizer-{config.shape.vocab_size}"
+    path = _tokenizer_dir(config)
     if (path / "tokenizer.json").is_file():
         return PreTrainedTokenizerFast.from_pretrained(str(path), local_files_only=True)
+    if config.init_from:
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(str(config.init_from), local_files_only=True)
+        tokenizer.save_pretrained(str(path))
+        return tokenizer
     documents = read_documents(config.corpus_path, "train")
     tokenizer = train_tokenizer(
         _limited_texts(documents, config.tokenizer_bytes), config.shape.vocab_size, config.train.seq_len
@@ -170,7 +181,7 @@ def _token_streams(config: PretrainConfig, tokenizer) -> tuple[dict[str, "torch.
     """Train / validation token streams (cached in the work dir) and their per-source counts."""
     from safetensors.torch import load_file, save_file
 
-    path = config.work_dir / f"tokenizer-{config.shape.vocab_size}" / TOKEN_STREAMS
+    path = _tokenizer_dir(config) / TOKEN_STREAMS
     counts_path = path.with_suffix(".json")
     if path.is_file() and counts_path.is_file():
         return load_file(str(path)), json.loads(counts_path.read_text(encoding="utf-8"))
@@ -221,6 +232,7 @@ def model_card(
         "architecture": ARCHITECTURE,
         "command_line": config.command_line,
         "seed": config.train.seed,
+        "continued_from": _origin(config.init_from),
         "shape": asdict(config.shape) | {"intermediate": config.shape.intermediate_size},
         "parameters": params,
         "weights_dtype": config.save_dtype,
@@ -246,10 +258,13 @@ def readme(card: dict) -> str:
     val = card["validation"]
     result = card["result"]
     shape = card["shape"]
+    origin = card.get("continued_from")
+    how = (f"pretrained from scratch and then (this run) on {result['tokens_seen']:,} more tokens" if origin
+           else "pretrained from scratch")
     return f"""# mkdocs-aigen base model
 
 A small {card['architecture']} ({card['parameters']:,} parameters: {shape['layers']} layers, hidden
-{shape['hidden']}, {shape['heads']} heads, vocabulary {shape['vocab_size']}) pretrained from scratch,
+{shape['hidden']}, {shape['heads']} heads, vocabulary {shape['vocab_size']}) {how},
 offline, on the documentation that ships with Python packages: Markdown/reST files and package
 descriptions, docstrings laid out as Markdown, Python source, manuals in other languages where given,
 and sections written from passages put before them in the prompt shape the drafting templates
@@ -286,6 +301,36 @@ def _corpus_manifest(config: PretrainConfig) -> dict:
     return manifest
 
 
+def _initial_model(config: PretrainConfig, tokenizer):
+    """A fresh model of ``config.shape``, or the ``init_from`` model (fp32) with its window widened to
+    the run's ``seq_len`` (rotary positions need no new weights); ``config.shape`` then becomes its shape."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if config.init_from is None:
+        return build_model(config.shape, tokenizer, config.train.seq_len, config.train.seed)
+    model = AutoModelForCausalLM.from_pretrained(str(config.init_from), use_safetensors=True, trust_remote_code=False,
+                                                 local_files_only=True, dtype=torch.float32)
+    c = model.config
+    c.max_position_embeddings = max(c.max_position_embeddings, config.train.seq_len)
+    config.shape = ModelShape(layers=c.num_hidden_layers, hidden=c.hidden_size, heads=c.num_attention_heads,
+                              kv_heads=c.num_key_value_heads, intermediate=c.intermediate_size,
+                              vocab_size=c.vocab_size)
+    model.train()
+    return model
+
+
+def _origin(init_from: Path | None) -> dict | None:
+    """What a continued run started from: the model's weights digest, tokens and validation loss."""
+    if init_from is None:
+        return None
+    from mkdocs_aigen.ml.checkpoint import read_model_card, weights_digest
+
+    card = read_model_card(init_from)
+    return {"weights": weights_digest(init_from), "tokens_seen": card.get("result", {}).get("tokens_seen"),
+            "validation_loss": card.get("validation", {}).get("loss"), "command_line": card.get("command_line")}
+
+
 def pretrain(config: PretrainConfig) -> dict:
     """Run every step (resuming where possible) and write the model dir; return its card."""
     import torch
@@ -298,7 +343,7 @@ def pretrain(config: PretrainConfig) -> dict:
     manifest = _corpus_manifest(config)
     tokenizer = _tokenizer(config)
     streams, counts = _token_streams(config, tokenizer)
-    model = build_model(config.shape, tokenizer, config.train.seq_len, config.train.seed)
+    model = _initial_model(config, tokenizer)
     params = sum(p.numel() for p in model.parameters())
     print(
         f"pretrain: {params:,} parameters; {streams['train'].numel():,} training tokens, "
