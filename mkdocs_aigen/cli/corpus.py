@@ -40,5 +40,5 @@ def context_provider(settings):
     or failed, and the corpus is built ungrounded."""
     from mkdocs_aigen.project import Project
 
-    grounding = getattr(Project(settings), "grounding", None)
-    return getattr(grounding, "retriever", None)
+    grounding = Project(settings).grounding
+    return grounding.retriever if grounding else None
