@@ -360,3 +360,24 @@ def test_pretrain_refuses_a_work_dir_corpus_built_with_other_flags(pretrained, p
     assert cli_main(recorded_command(pretrained, package_tree) + ["--max-bytes", "5000"]) == 2
     err = capsys.readouterr().err
     assert "manifest.json" in err and "--work-dir" in err and len(err.strip().splitlines()) == 1
+
+
+def test_pretrain_continues_a_model_with_a_wider_window(pretrained, package_tree, tmp_path):
+    """``--init-from``: the model's own tokenizer and weights, its window widened, its origin on the card."""
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "continued"
+    flags = [word for word in PRETRAIN_FLAGS]
+    flags[flags.index("--seq-len") + 1] = "64"
+    assert cli_main(["pretrain", "--out", str(out), "--extra-dir", str(package_tree), *flags,
+                     "--init-from", str(pretrained)]) == 0
+    card = json.loads((out / "aigen-model.json").read_text())
+    first = json.loads((pretrained / "aigen-model.json").read_text())
+    assert card["continued_from"]["validation_loss"] == first["validation"]["loss"]
+    assert "--init-from INIT_DIR" in card["command_line"] and str(pretrained) not in card["command_line"]
+    assert card["shape"] == first["shape"]
+    assert (out / "tokenizer.json").read_bytes() == (pretrained / "tokenizer.json").read_bytes()
+    model = AutoModelForCausalLM.from_pretrained(out, local_files_only=True, use_safetensors=True)
+    assert model.config.max_position_embeddings >= 64
+    # it starts where the first run ended, not from scratch
+    assert card["result"]["val_loss_history"][0][1] < first["result"]["val_loss_history"][0][1] - 0.5

@@ -314,7 +314,8 @@ def _initial_model(config: PretrainConfig, tokenizer):
     c = model.config
     c.max_position_embeddings = max(c.max_position_embeddings, config.train.seq_len)
     config.shape = ModelShape(layers=c.num_hidden_layers, hidden=c.hidden_size, heads=c.num_attention_heads,
-                              kv_heads=c.num_key_value_heads, intermediate=c.intermediate_size,
+                              kv_heads=None if c.num_key_value_heads == c.num_attention_heads else c.num_key_value_heads,
+                              intermediate=c.intermediate_size,
                               vocab_size=c.vocab_size)
     model.train()
     return model
