@@ -136,6 +136,28 @@ def test_batched_results_match_solo_runs_in_request_order(sampler, tiny_model_di
     assert [done for done, _ in calls] == [1, 2, 3, 4, 5]  # a call as each request ends
 
 
+def test_a_finished_rows_slot_goes_to_the_next_waiting_request(sampler, monkeypatch):
+    from mkdocs_aigen.ml.backends.slots import SlotCache
+
+    lengths = [1, 30, 3, 12, 1, 25, 7]  # 1: the request ends on the token its prefill picked
+    requests = [GenerationRequest(PROMPTS[i % len(PROMPTS)], seed=i, stop_heading_level=None, max_new_tokens=n)
+                for i, n in enumerate(lengths)]
+    solo = [sampler.generate([request])[0] for request in requests]
+    steps: list[tuple[int, list[int]]] = []  # (first slot, each running row's start) per forward pass
+    prepare = SlotCache.prepare
+    monkeypatch.setattr(SlotCache, "prepare", lambda cache, first, starts, *rest: (
+        steps.append((first, list(starts))), prepare(cache, first, starts, *rest))[1])
+    assert sampler.generate(requests) == solo
+    assert all(result.new_tokens <= n for result, n in zip(solo, lengths))
+    prefills = [i for i, (_, starts) in enumerate(steps) if starts == [0]]
+    assert len(prefills) == len(requests)
+    # Until the last request enters, every decoding pass runs both slots: a row that ends is replaced at once,
+    # into slot 1 while the row in slot 0 goes on decoding.
+    assert all(len(starts) == 2 for _, starts in steps[: prefills[-1]] if starts != [0])
+    assert any(steps[i][0] == 1 and any(starts != [0] for _, starts in steps[:i]) for i in prefills)
+    assert sampler.generate([]) == []
+
+
 def test_greedy_is_deterministic_across_batches(tiny_model_dir: Path):
     greedy = TransformersGenerator(
         tiny_model_dir, DecodingSettings(temperature=0, max_new_tokens=40), batch_size=4
