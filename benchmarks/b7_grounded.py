@@ -1,33 +1,18 @@
-"""B7 grounded drafting: drafting example_site's stubs with context passages in the prompts vs without.
+"""B7 grounded drafting: drafting example_site's stubs with ``grounding: true`` vs ``grounding: false``.
 
 Both variants draft every missing section of a copy of example_site through the plugin's Drafter
 (prose, code samples, their checks and re-sampling; no draft cache), with the same model and
-settings; they differ only in the prompts' ``Context:`` passages. With the plugin's ``grounding``
-option, each variant is a copy with ``grounding: true`` / ``false``. Without it (before grounding
-exists), the grounded jobs are the ungrounded ones plus a stand-in context: example_site's own
-authored sections from other pages, ranked by BM25 against the section and kept up to
-:data:`STAND_IN_TOKENS` tokens, about what a retriever's token budget gives.
+settings; they differ only in the ``grounding`` option, so in the prompts' ``Context:`` passages
+(retrieval itself happens before the timed drafting, when the jobs are made).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 from typing import Any
 
-from .b2_throughput import plugin_default
-from .common import EXAMPLE_SITE, Context, Result, Target, alternate, ratios, summary, timed
-from .fixtures import copy_example_site, site_pages
-
-STAND_IN_TOKENS = 600
-
-
-def has_grounding_option() -> bool:
-    try:
-        plugin_default("grounding")
-    except KeyError:
-        return False
-    return True
+from .common import Context, Result, Target, alternate, ratios, summary, timed
+from .fixtures import copy_example_site
 
 
 def load_project(config):
@@ -43,57 +28,13 @@ def load_project(config):
     return project, project.jobs(pages)
 
 
-def authored_passages() -> list[tuple[str, Any]]:
-    """``(src_path, Passage)`` for every authored section of example_site's pages."""
-    from mkdocs_aigen.grounding import Passage
-    from mkdocs_aigen.grounding.sections import authored_sections
-    from mkdocs_aigen.markdown import body_start, slugify
-
-    found = []
-    for path in site_pages():
-        text = path.read_text(encoding="utf-8")
-        src_path = path.relative_to(EXAMPLE_SITE / "docs").as_posix()
-        for section in authored_sections(text[body_start(text):]):
-            found.append((src_path, Passage(f"{src_path}#{slugify(section.heading)}", section.heading, section.text)))
-    return found
-
-
-def stand_in_context(jobs: list, count_tokens) -> list:
-    """``jobs`` with the stand-in context: the best-ranked authored sections of other pages, up to
-    :data:`STAND_IN_TOKENS` tokens (at least one passage)."""
-    from mkdocs_aigen.ranking import Ranker
-
-    passages = authored_passages()
-    ranker = Ranker([f"{p.title}\n{p.text}" for _, p in passages])
-    grounded = []
-    for job in jobs:
-        query = f"{job.spec.topic} {job.heading} {job.spec.notes or ''}"
-        chosen, spent = [], 0
-        for i in ranker.top(query, len(passages), keep=lambda i, page=job.page: passages[i][0] != page):
-            cost = count_tokens(passages[i][1].text)
-            if chosen and spent + cost > STAND_IN_TOKENS:
-                break
-            chosen.append(passages[i][1])
-            spent += cost
-        grounded.append(dataclasses.replace(job, context=tuple(chosen)))
-    return grounded
-
-
-def variants(ctx: Context) -> tuple[dict[str, tuple[Any, list]], str]:
-    """``{"grounded": (project, jobs), "ungrounded": …}`` and a note saying how context was made."""
+def variants(ctx: Context) -> dict[str, tuple[Any, list]]:
+    """``{"grounded": (project, jobs), "ungrounded": …}``, each a copy of example_site."""
     options: dict[str, Any] = {"model": str(ctx.model_dir), "cache": False}
     if ctx.quick:
         options["max_new_tokens"] = 8
-    if has_grounding_option():
-        made = {name: load_project(copy_example_site(ctx.scratch(f"b7-{name}") / "site", grounding=grounded, **options))
-                for name, grounded in (("grounded", True), ("ungrounded", False))}
-        return made, "the plugin's grounding option (true vs false)"
-    project, jobs = load_project(copy_example_site(ctx.scratch("b7") / "site", **options))
-    tokenizer = project.backend.generator.tokenizer
-    grounded = stand_in_context(jobs, lambda text: len(tokenizer(text, verbose=False)["input_ids"]))
-    return ({"grounded": (project, grounded), "ungrounded": (project, jobs)},
-            f"STAND-IN: no grounding option yet, so grounded jobs carry example_site's authored sections "
-            f"of other pages (BM25-ranked, ≤ {STAND_IN_TOKENS} tokens)")
+    return {name: load_project(copy_example_site(ctx.scratch(f"b7-{name}") / "site", grounding=grounded, **options))
+            for name, grounded in (("grounded", True), ("ungrounded", False))}
 
 
 def prompt_tokens(project, jobs: list) -> dict[str, float]:
@@ -112,7 +53,7 @@ def draft(project, jobs: list) -> dict[str, Any]:
 
 def run(ctx: Context) -> Result:
     ctx.reset_torch_threads()
-    made, how = variants(ctx)
+    made = variants(ctx)
     samples = alternate({name: (lambda p=project, j=jobs: draft(p, j)) for name, (project, jobs) in made.items()},
                         runs=ctx.runs, warmup=ctx.warmup)
     prompts = {name: prompt_tokens(project, jobs) for name, (project, jobs) in made.items()}
@@ -125,13 +66,13 @@ def run(ctx: Context) -> Result:
     sections = len(made["ungrounded"][1])
     return Result(
         "B7", "grounded drafting",
-        f"drafting time of example_site's {sections} stub sections with context ÷ without (the Drafter, no cache)",
+        f"drafting time of example_site's {sections} stub sections, grounding: true ÷ false (the Drafter, no cache)",
         samples=ratios(samples["grounded"], samples["ungrounded"]), target=Target("<=", 1.3),
         checks={"sections have context": with_context > 0},
-        details={"context": how, "sections": sections, "sections_with_context": with_context,
+        details={"sections": sections, "sections_with_context": with_context,
                  "prompt_tokens": prompts, "seconds": seconds, "tokens": tokens,
                  "seconds_per_token_ratio": per_token, "runs": samples},
-        lines=[f"context: {how}; {with_context}/{sections} sections have some",
+        lines=[f"{with_context}/{sections} sections have context passages with grounding on",
                f"prose prompt tokens (medians): grounded {prompts['grounded']['written']:.0f} "
                f"(kept {prompts['grounded']['kept']:.0f}) vs ungrounded {prompts['ungrounded']['written']:.0f} "
                f"(kept {prompts['ungrounded']['kept']:.0f}); the model's context keeps the last "

@@ -171,7 +171,7 @@ class TransformersGenerator:
         import torch
 
         rows = [self._make_row(index, request) for index, request in enumerate(requests)]
-        rows.sort(key=lambda row: len(row.prompt_ids))
+        rows.sort(key=lambda row: len(row.prompt_ids))  # neighbours of similar length: short attention spans
         results: list[GenerationResult | None] = [None] * len(rows)
         done = tokens = 0
         with torch.inference_mode():

@@ -36,8 +36,6 @@ class SlotCache(Cache):
     def prepare(self, first_slot: int, starts: list[int], query_length: int, device) -> None:
         """The next forward runs slots ``first_slot …`` (one per entry of ``starts``) with
         ``query_length`` new tokens each, written from the slot's ``start`` on."""
-        if max(starts) + query_length > self.capacity:
-            raise ValueError(f"a slot would exceed the cache's {self.capacity} tokens")
         self._rows = slice(first_slot, first_slot + len(starts))
         self._row_index = torch.arange(self._rows.start, self._rows.stop, device=device)[:, None]
         self._positions = torch.tensor(starts, device=device)[:, None] + torch.arange(query_length, device=device)
