@@ -35,6 +35,8 @@ _DECODE_CONTEXT_TOKENS = 4
 # Requests per batch slot handed to one generate call: a row that ends early (a heading, EOS) hands
 # its slot to a waiting request, so the batch stays full until the last requests.
 _REQUESTS_PER_SLOT = 4
+# Prompts' keys and values kept for re-sampled requests (guard and code retries reuse their prompt).
+_PREFILL_MEMO_BYTES = 256 * 2**20
 # Up to this much weights (about 100M fp32 parameters) decoding ops take microseconds: a second
 # thread gained ~10% on an idle 2-CPU machine, and made drafting 3-40x slower whenever another
 # process held a CPU, as every op waited for the descheduled thread (benchmarks B2, B6).
@@ -152,6 +154,9 @@ class TransformersGenerator:
         fallback = self.tokenizer.pad_token_id
         self.pad_id = fallback if fallback is not None else next(iter(self.eos_ids), 0)
         self._warpers = self._make_warpers()
+        from mkdocs_aigen.ml.backends.slots import PrefillMemo
+
+        self._prefills = PrefillMemo(_PREFILL_MEMO_BYTES)
 
     def _make_warpers(self) -> list[Any]:
         """Temperature and top-p: they ignore the tokens so far, so they run once on the whole batch."""
@@ -266,13 +271,21 @@ class TransformersGenerator:
         return out.logits[:, -1, :]
 
     def _prefill(self, row: _Row, cache: Any, slot: int) -> GenerationResult | None:
-        """Run ``row``'s prompt into ``slot`` and pick its first token; its result if that ends it."""
+        """Run ``row``'s prompt into ``slot`` (or put back a recent run of the same prompt) and pick
+        its first token; its result if that ends it."""
         import torch
 
-        cache.prepare(slot, [0], len(row.prompt_ids), self.device)
-        positions = torch.arange(len(row.prompt_ids), device=self.device)[None, :]
-        logits = self._forward(cache, [row.prompt_ids], position_ids=positions)
-        row.new_ids.append(self._next_tokens([row], logits)[0])
+        prompt = tuple(row.prompt_ids)
+        memo = self._prefills.get(prompt)
+        if memo is None:
+            cache.prepare(slot, [0], len(prompt), self.device)
+            positions = torch.arange(len(prompt), device=self.device)[None, :]
+            logits = self._forward(cache, [row.prompt_ids], position_ids=positions)
+            self._prefills.put(prompt, cache.slot_state(slot, len(prompt)), logits.clone())
+        else:
+            state, logits = memo
+            cache.fill_slot(slot, state)
+        row.new_ids.append(self._next_tokens([row], logits.clone())[0])  # picking edits the scores in place
         return self._finished(row)
 
     def _decode_step(self, running: list[_Row], cache: Any) -> Any:

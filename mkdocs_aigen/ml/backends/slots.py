@@ -10,6 +10,7 @@ Imported by the local backend only when it generates (it imports torch and trans
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 
 import torch
@@ -47,6 +48,20 @@ class SlotCache(Cache):
         for layer in self.layers:
             layer.keys[target] = layer.keys[source]
             layer.values[target] = layer.values[source]
+
+    def slot_state(self, slot: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """A copy of the first ``length`` keys and values of ``slot``, layer by layer."""
+        return [(layer.keys[slot, :, :length].clone(), layer.values[slot, :, :length].clone()) for layer in self.layers]
+
+    def fill_slot(self, slot: int, state: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Put a :meth:`slot_state` back, into ``slot`` (allocating the cache if it is still empty)."""
+        while len(self.layers) < len(state):
+            self.layers.append(_SlotLayer(self))
+        for layer, (keys, values) in zip(self.layers, state):
+            if not layer.is_initialized:
+                layer.lazy_initialization(keys[None], values[None])
+            layer.keys[slot, :, : keys.shape[1]] = keys
+            layer.values[slot, :, : values.shape[1]] = values
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return self.query_offset
@@ -86,3 +101,29 @@ class _SlotLayer(CacheLayerMixin):
 
     def get_max_length(self) -> int:
         return self.owner.capacity
+
+
+class PrefillMemo:
+    """The slot states and next-token logits of recent prompts, least recently used dropped first
+    beyond ``max_bytes``: a request re-sampled with another seed skips its prompt's forward pass."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[int, ...], tuple[list, torch.Tensor, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, prompt: tuple[int, ...]) -> tuple[list, torch.Tensor] | None:
+        entry = self._entries.get(prompt)
+        if entry is None:
+            return None
+        self._entries.move_to_end(prompt)
+        return entry[0], entry[1]
+
+    def put(self, prompt: tuple[int, ...], state: list, logits: torch.Tensor) -> None:
+        size = logits.nbytes + sum(keys.nbytes + values.nbytes for keys, values in state)
+        if size > self.max_bytes or prompt in self._entries:
+            return
+        self._entries[prompt] = (state, logits, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes:
+            self._bytes -= self._entries.popitem(last=False)[1][2]
