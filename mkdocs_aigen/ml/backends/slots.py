@@ -3,7 +3,8 @@
 A slot is filled by a forward pass over one prompt alone (no padding), then all slots decode one
 token each per forward pass, each writing at its own position; a finished sequence's slot is
 handed to the next one. The keys and values are allocated once (on the first write), so decoding
-never concatenates tensors.
+never concatenates tensors. :class:`PrefillMemo` keeps recent prompts' slot states, so a request
+re-sampled with another seed skips its prompt's forward pass.
 
 Imported by the local backend only when it generates (it imports torch and transformers).
 """
