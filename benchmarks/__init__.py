@@ -8,4 +8,5 @@ Run ``python -m benchmarks`` (``make bench``); ``--quick`` for the smoke size, `
 - B4 training: ``fine_tune`` tokens/s ÷ a plain transformers ``Trainer`` on the same model and data.
 - B5 scale: drafting time and peak RSS at 5, 20 and 80 stub sections.
 - B6 cold demo: wall time and peak RSS of ``make demo``'s steps on a fresh copy of the example site.
+- B7 grounded drafting: drafting example_site's stubs with ``grounding: true`` ÷ with ``grounding: false``.
 """

@@ -19,6 +19,7 @@ from . import (
     b4_training,
     b5_scale,
     b6_cold_demo,
+    b7_grounded,
     b8_serving,
 )
 from .common import Context, Result, environment, format_table, write_results
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Context], Result]]] = {
     "B3": ("int8 drafting", b3_int8.run),
     "B4": ("training", b4_training.run),
     "B5": ("scale", b5_scale.run),
+    "B7": ("grounded drafting", b7_grounded.run),
     "B8": ("serving", b8_serving.run),
     "B6": ("cold demo", b6_cold_demo.run),  # slow: last, and skipped by --quick
 }

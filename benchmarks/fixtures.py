@@ -84,14 +84,20 @@ def copy_example_site(dest: Path, **options: Any) -> Path:
 
 
 def set_plugin_options(config: Path, options: dict[str, Any]) -> None:
-    """Insert ``options`` (JSON scalars are YAML) at the top of the ``- aigen:`` block of ``config``."""
-    text = config.read_text(encoding="utf-8")
-    match = re.search(r"^(?P<indent>[ \t]*)- aigen:[ \t]*$", text, re.MULTILINE)
-    if match is None:
+    """Set ``options`` (JSON scalars are YAML) in the ``- aigen:`` block of ``config``: a key the block
+    already has is replaced (YAML keeps the last of two equal keys), a new one goes at its top."""
+    lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.fullmatch(r"[ \t]*- aigen:[ \t]*\n?", line)), None)
+    if start is None:
         raise ValueError(f"{config}: no '- aigen:' plugin block to add {sorted(options)} to")
-    indent = match["indent"] + "    "
-    lines = "".join(f"\n{indent}{key}: {json.dumps(value)}" for key, value in options.items())
-    config.write_text(text[: match.end()] + lines + text[match.end() :], encoding="utf-8")
+    indent = lines[start][: lines[start].index("-")] + "    "
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end].startswith(indent)):
+        end += 1
+    block = [line for line in lines[start + 1 : end]
+             if not any(re.match(rf"{re.escape(indent)}{re.escape(key)}:", line) for key in options)]
+    added = [f"{indent}{key}: {json.dumps(value)}\n" for key, value in options.items()]
+    config.write_text("".join([*lines[: start + 1], *added, *block, *lines[end:]]), encoding="utf-8")
 
 
 _TOPICS = ("caching", "logging", "retries", "plugins", "schemas", "secrets", "profiles", "exports",

@@ -133,7 +133,50 @@ def test_batched_results_match_solo_runs_in_request_order(sampler, tiny_model_di
     assert repeated == [batched[3], batched[3], batched[0]]
     assert len({result.text for result in batched}) == len(requests)
     assert calls == sorted(calls) and calls[-1] == (5, sum(r.new_tokens for r in batched))
-    assert len(calls) == 3  # one call per batch of 2
+    assert [done for done, _ in calls] == [1, 2, 3, 4, 5]  # a call as each request ends
+
+
+def _record_forward_passes(monkeypatch) -> list[tuple[int, list[int]]]:
+    """``(first slot, each running row's start)`` of every forward pass through a slot cache from now on."""
+    from mkdocs_aigen.ml.backends.slots import SlotCache
+
+    steps: list[tuple[int, list[int]]] = []
+    prepare = SlotCache.prepare
+
+    def recording(cache, first, starts, *rest):
+        steps.append((first, list(starts)))
+        prepare(cache, first, starts, *rest)
+
+    monkeypatch.setattr(SlotCache, "prepare", recording)
+    return steps
+
+
+def test_a_finished_rows_slot_goes_to_the_next_waiting_request(sampler, monkeypatch):
+    lengths = [1, 30, 3, 12, 1, 25, 7]  # 1: the request ends on the token its prefill picked
+    requests = [GenerationRequest(f"# Part {i}\n\n{PROMPTS[i % len(PROMPTS)]}", seed=i, stop_heading_level=None,
+                                  max_new_tokens=n) for i, n in enumerate(lengths)]
+    solo = [sampler.generate([request])[0] for request in requests]
+    generator = TransformersGenerator(sampler.model_dir, SAMPLED, batch_size=2, device="cpu")  # no prompt run yet
+    steps = _record_forward_passes(monkeypatch)
+    assert generator.generate(requests) == solo
+    assert all(result.new_tokens <= n for result, n in zip(solo, lengths))
+    prefills = [i for i, (_, starts) in enumerate(steps) if starts == [0]]
+    assert len(prefills) == len(requests)
+    # Until the last request enters, every decoding pass runs both slots: a row that ends is replaced at once,
+    # into slot 1 while the row in slot 0 goes on decoding.
+    assert all(len(starts) == 2 for _, starts in steps[: prefills[-1]] if starts != [0])
+    assert any(steps[i][0] == 1 and any(starts != [0] for _, starts in steps[:i]) for i in prefills)
+    assert generator.generate([]) == []
+
+
+def test_a_resampled_prompt_reuses_its_prefill(tiny_model_dir: Path, monkeypatch):
+    requests = [GenerationRequest(PROMPTS[1], seed, stop_heading_level=None) for seed in range(3)]
+    fresh = [TransformersGenerator(tiny_model_dir, SAMPLED, device="cpu").generate([r])[0] for r in requests]
+    steps = _record_forward_passes(monkeypatch)
+    generator = TransformersGenerator(tiny_model_dir, SAMPLED, batch_size=2, device="cpu")
+    assert generator.generate(requests[:1]) == fresh[:1]
+    assert generator.generate(requests) == fresh  # a later call, and rows of the same call, reuse the prompt's run
+    assert [starts for _, starts in steps].count([0]) == 1  # one forward pass over the prompt
 
 
 def test_greedy_is_deterministic_across_batches(tiny_model_dir: Path):

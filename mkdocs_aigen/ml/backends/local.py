@@ -6,6 +6,7 @@ import inspect
 import math
 import os
 import re
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +33,11 @@ from mkdocs_aigen.ml.stops import open_fence
 # A last line that is only markers may still turn into a heading/fence or not ("##" -> "##x").
 _UNDECIDED_TAIL_RE = re.compile(r"[ \t#`~]*\Z")
 _DECODE_CONTEXT_TOKENS = 4
+# Requests per batch slot handed to one generate call: a row that ends early (a heading, EOS) hands
+# its slot to a waiting request, so the batch stays full until the last requests.
+_REQUESTS_PER_SLOT = 4
+# Prompts' keys and values kept for re-sampled requests (guard and code retries reuse their prompt).
+_PREFILL_MEMO_BYTES = 256 * 2**20
 # Up to this much weights (about 100M fp32 parameters) decoding ops take microseconds: a second
 # thread gained ~10% on an idle 2-CPU machine, and made drafting 3-40x slower whenever another
 # process held a CPU, as every op waited for the descheduled thread (benchmarks B2, B6).
@@ -96,7 +102,7 @@ class LocalBackend:
 
     @property
     def chunk_size(self) -> int:
-        return self.settings.batch_size
+        return _REQUESTS_PER_SLOT * self.settings.batch_size
 
     def describe(self) -> str:
         return str(self.settings.model_dir)
@@ -150,6 +156,9 @@ class TransformersGenerator:
         fallback = self.tokenizer.pad_token_id
         self.pad_id = fallback if fallback is not None else next(iter(self.eos_ids), 0)
         self._warpers = self._make_warpers()
+        from mkdocs_aigen.ml.backends.slots import PrefillMemo
+
+        self._prefills = PrefillMemo(_PREFILL_MEMO_BYTES)
 
     def _make_warpers(self) -> list[Any]:
         """Temperature and top-p: they ignore the tokens so far, so they run once on the whole batch."""
@@ -165,19 +174,18 @@ class TransformersGenerator:
     def generate(
         self, requests: Sequence[GenerationRequest], progress: ProgressCallback | None = None
     ) -> list[GenerationResult]:
-        """Continuations of ``requests``, in request order; batches rows of similar length."""
+        """Continuations of ``requests``, in request order; ``progress`` is called as each one ends."""
         import torch
 
         rows = [self._make_row(index, request) for index, request in enumerate(requests)]
-        rows.sort(key=lambda row: len(row.prompt_ids))
+        rows.sort(key=lambda row: len(row.prompt_ids))  # neighbours of similar length: short attention spans
         results: list[GenerationResult | None] = [None] * len(rows)
         done = tokens = 0
         with torch.inference_mode():
-            for start in range(0, len(rows), self.batch_size):
-                for row, result in self._generate_batch(rows[start : start + self.batch_size]):
-                    results[row.index] = result
-                    done += 1
-                    tokens += result.new_tokens
+            for row, result in self._generate_rows(rows):
+                results[row.index] = result
+                done += 1
+                tokens += result.new_tokens
                 if progress is not None:
                     progress(done, tokens)
         return results  # type: ignore[return-value]
@@ -222,52 +230,77 @@ class TransformersGenerator:
             names=name_guard(request.prompt, request.names, request.stop_at_fence, self.tokenizer),
         )
 
-    def _generate_batch(self, rows: list[_Row]):
-        """Decode ``rows`` together with a KV cache; yield ``(row, result)`` as rows finish."""
-        import torch
-        from transformers import DynamicCache
+    def _generate_rows(self, rows: list[_Row]):
+        """Decode ``rows`` through ``batch_size`` slots of a pre-allocated KV cache; yield
+        ``(row, result)`` as rows finish. A row enters a free slot with a forward pass over its
+        prompt alone (no padding), all slots then decode together, and a finished row's slot goes
+        to the next waiting row, so the batch stays full while rows wait."""
+        from mkdocs_aigen.ml.backends.slots import SlotCache
 
-        width = max(len(row.prompt_ids) for row in rows)
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            input_ids[i, width - len(row.prompt_ids) :] = torch.tensor(row.prompt_ids)
-            attention_mask[i, width - len(row.prompt_ids) :] = 1
-        input_ids = input_ids.to(self.device)
-        attention_mask = attention_mask.to(self.device)
-        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
-        active = list(rows)
-        while True:
-            out = self.model(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                position_ids=position_ids,
-                use_cache=True,
-                logits_to_keep=1,
-                **{self._cache_arg: cache},
-            )
-            keep: list[int] = []
-            for i, (row, token) in enumerate(zip(active, self._next_tokens(active, out.logits[:, -1, :]))):
-                row.new_ids.append(token)
-                result = self._finished(row)
+        cache = SlotCache(min(self.batch_size, len(rows)),
+                          max((len(row.prompt_ids) + row.max_new_tokens for row in rows), default=1))
+        waiting = deque(rows)
+        running: list[_Row] = []  # running[i] decodes in slot i
+        while waiting or running:
+            while waiting and len(running) < cache.slots:
+                row = waiting.popleft()
+                result = self._prefill(row, cache, slot=len(running))
                 if result is None:
-                    keep.append(i)
+                    running.append(row)
                 else:
                     yield row, result
-            if not keep:
-                return
-            if len(keep) < len(active):
-                selected = torch.tensor(keep, device=self.device)
-                cache.batch_select_indices(selected)
-                attention_mask = attention_mask[selected]
-                position_ids = position_ids[selected]
-                active = [active[i] for i in keep]
-            input_ids = torch.tensor([[row.new_ids[-1]] for row in active], device=self.device)
-            attention_mask = torch.cat(
-                [attention_mask, attention_mask.new_ones((len(active), 1))], dim=-1
-            )
-            position_ids = position_ids[:, -1:] + 1
+            if not running:
+                continue
+            ended: list[int] = []
+            tokens = self._next_tokens(running, self._decode_step(running, cache))
+            for i, (row, token) in enumerate(zip(running, tokens)):
+                row.new_ids.append(token)
+                result = self._finished(row)
+                if result is not None:
+                    ended.append(i)
+                    yield row, result
+            for i in reversed(ended):  # the last running row moves into the freed slot
+                last = running.pop()
+                if i < len(running):
+                    cache.move(len(running), i)
+                    running[i] = last
+
+    def _forward(self, cache: Any, input_ids: list[list[int]], **inputs: Any) -> Any:
+        """Last-position logits of one forward pass through ``cache`` (already prepared)."""
+        import torch
+
+        ids = torch.tensor(input_ids, device=self.device)
+        out = self.model(input_ids=ids, use_cache=True, logits_to_keep=1, **inputs, **{self._cache_arg: cache})
+        return out.logits[:, -1, :]
+
+    def _prefill(self, row: _Row, cache: Any, slot: int) -> GenerationResult | None:
+        """Run ``row``'s prompt into ``slot`` (or put back a recent run of the same prompt) and pick
+        its first token; its result if that ends it."""
+        import torch
+
+        prompt = tuple(row.prompt_ids)
+        memo = self._prefills.get(prompt)
+        if memo is None:
+            cache.prepare(slot, [0], len(prompt), self.device)
+            positions = torch.arange(len(prompt), device=self.device)[None, :]
+            logits = self._forward(cache, [row.prompt_ids], position_ids=positions)
+            self._prefills.put(prompt, cache.slot_state(slot, len(prompt)), logits.clone())
+        else:
+            state, logits = memo
+            cache.fill_slot(slot, state)
+        row.new_ids.append(self._next_tokens([row], logits.clone())[0])  # picking edits the scores in place
+        return self._finished(row)
+
+    def _decode_step(self, running: list[_Row], cache: Any) -> Any:
+        """Logits after each running row's last token, every slot at its own position."""
+        import torch
+
+        starts = [len(row.prompt_ids) + len(row.new_ids) - 1 for row in running]  # tokens already cached
+        cache.prepare(0, starts, 1, self.device)
+        positions = torch.tensor(starts, device=self.device)[:, None]
+        attention_mask = torch.arange(cache.kv_length, device=self.device)[None, :] <= positions
+        return self._forward(cache, [[row.new_ids[-1]] for row in running],
+                             position_ids=positions, attention_mask=attention_mask)
 
     def _next_tokens(self, rows: list[_Row], logits: Any) -> list[int]:
         """Pick each row's next token: its own processors and names, the batch-wide warpers, then greedy or
