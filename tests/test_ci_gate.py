@@ -86,7 +86,7 @@ def test_ci_build_passes_with_drafts_in_sources_and_markers_never_show(site):
     sources = {p: p.read_bytes() for p in (site / "docs").rglob("*.md")}
     result = ci_build(site)
     assert result.returncode == 0, result.stderr
-    assert "drafted 0 sections, 0 from cache, 9 in sources" in result.stderr  # cache-only: no model loaded
+    assert "drafted 0 sections, 0 from cache, 0 stated from the API, 9 in sources" in result.stderr  # cache-only: no model loaded
     assert {p: p.read_bytes() for p in (site / "docs").rglob("*.md")} == sources
     html = html_of(site, "guide")
     assert re.findall(r'data-aigen-status="(\w+)" data-aigen-section="([\w-]+)"', html) == [

@@ -82,7 +82,7 @@ def test_zensical_build_after_draft_shows_every_draft_marked(drafted_example):
 def test_properdocs_build_after_draft_runs_the_plugin(drafted_example):
     root, status, env = drafted_example
     result = run([str(BIN / "properdocs"), "build", "-f", "mkdocs.yml"], root, **env, AIGEN_GENERATE="off")
-    assert "drafted 0 sections, 0 from cache, 25 in sources" in result.stderr
+    assert "drafted 0 sections, 0 from cache, 0 stated from the API, 26 in sources" in result.stderr
     site = root / "site"
     for entry in status["pages"]:
         if entry["page"].startswith("blog/"):

@@ -106,8 +106,9 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         files.append(File.generated(config, CSS_URI, abs_src_path=str(Path(__file__).parent.parent / "assets/aigen.css")))
         timings = {**project.drafter.timings, "on_files": time.monotonic() - started} if pages else {}
         totals = write_report(settings.work_dir / "report.json", reviews, timings)["totals"]
-        log.info("drafted %d sections, %d from cache, %d in sources, %d approved, %d authored, on %d stub pages",
-                 *(totals.get(k, 0) for k in ("generated", "cached", "embedded", APPROVED, AUTHORED)), len(reviews))
+        log.info("drafted %d sections, %d from cache, %d stated from the API, %d in sources, %d approved, "
+                 "%d authored, on %d stub pages", *(totals.get(k, 0) for k in (
+                     "generated", "cached", "stated", "embedded", APPROVED, AUTHORED)), len(reviews))
         return files
 
     def _stage(self, file: File, rendered: RenderedStub, hide: bool) -> None:

@@ -72,7 +72,9 @@ def write_report(path: Path, pages: list[PageReview], timings: dict[str, float])
 
 
 def _fill_counts(pages: list[PageReview]) -> dict[str, int]:
-    """Sections this build drafted, took from the cache, and found drafted in the sources."""
+    """Sections this build drafted, took from the cache, stated from the inventory, and found drafted in
+    the sources."""
     return {"generated": sum(p.count(fill="generated") for p in pages),
             "cached": sum(p.count(fill="cache") for p in pages),
+            "stated": sum(p.count(fill="facts") for p in pages),
             "embedded": sum(p.count(state=s) for p in pages for s in (DRAFTED, EDITED))}
