@@ -33,7 +33,7 @@ def test_a_sample_that_stays_broken_is_left_out_of_the_built_page(tmp_path, tiny
     for block in re.findall(r"<pre[^>]*>(.*?)</pre>", page, re.S):
         code = htmlmod.unescape(re.sub(r"<[^>]+>", "", block))
         assert check_code("python", code).status != "invalid", code
-    assert ("<p><em>A python sample was left out: it still failed its check after 2 attempts "
+    assert ("<p><em>A python sample was left out: it was still invalid after 2 attempts "
             "(<code>SyntaxError: '(' was never closed (line 1)</code>).</em></p>") in page
     report = json.loads((tmp_path / ".aigen" / "report.json").read_text())
     guide = next(p for p in report["pages"] if p["page"] == "guide.md")

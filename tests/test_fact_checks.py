@@ -108,7 +108,7 @@ def test_a_sample_still_invalid_is_left_out_with_a_note(tmp_path):
     drafter = Drafter(cache, settings, model, CodeChecker(settings.verify_code, settings.package))
     draft = drafter.generate([job()])[job()]
     assert "```" not in draft.text and "def f(" not in draft.text
-    assert draft.text.endswith("*A python sample was left out: it still failed its check after 3 attempts "
+    assert draft.text.endswith("*A python sample was left out: it was still invalid after 3 attempts "
                                "(`SyntaxError: invalid syntax (line 1)`).*")
     assert draft.omitted == [{"language": "python", "reason": "SyntaxError: invalid syntax (line 1)", "attempts": 3}]
     assert draft.code[0]["status"] == "invalid" and draft.code[0]["published"] is False

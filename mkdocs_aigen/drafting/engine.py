@@ -264,7 +264,7 @@ def clean_prose(text: str) -> str:
 def omission_note(omitted: dict) -> str:
     """The italic note that stands where a sample was left out, for the reviewer."""
     reason = defuse(" ".join(str(omitted["reason"] or "invalid").split())).replace("`", "'")
-    return (f"*A {omitted['language']} sample was left out: it still failed its check after "
+    return (f"*A {omitted['language']} sample was left out: it was still invalid after "
             f"{omitted['attempts']} attempts (`{reason}`).*")
 
 
