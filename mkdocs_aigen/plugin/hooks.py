@@ -144,7 +144,8 @@ class AigenPlugin(BasePlugin[AigenConfig]):
         """The build's final files: what drafts' sources can link to."""
         if self.config.enabled:
             where = inventory_locator(self._inventory, self.project.settings.config_dir)
-            self.sources = SiteSources(files, toc_heading_id(config.mdx_configs), where)
+            self.sources = SiteSources(files, toc_heading_id(config.mdx_configs), where,
+                                       self.project.settings.work_dir / "page-outlines.json")
         return nav
 
     def _inventory(self):

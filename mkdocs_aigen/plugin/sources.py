@@ -8,6 +8,8 @@ A link is made only to a page that this build publishes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +21,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.utils.meta import get_data
 
 from mkdocs_aigen.markdown import iter_headings, slugify
+from mkdocs_aigen.safeio import atomic_write_text
 
 API, FILE = "api:", "file:"
 Locator = Callable[[str], "tuple[str, int] | None"]
@@ -64,8 +67,10 @@ class SiteSources:
     """Resolves sources against the files of one build."""
 
     def __init__(self, files: Files, heading_id: Callable[[str], str] = lambda h: toc_slugify(h, "-"),
-                 where: Locator = no_location) -> None:
-        self.files, self.heading_id, self.where = files, heading_id, where
+                 where: Locator = no_location, outlines: Path | None = None) -> None:
+        """``outlines``: a JSON file keeping each page's title, headings and ``:::`` objects by the digest
+        of its text, so a warm build reads the pages without parsing them again."""
+        self.files, self.heading_id, self.where, self.outlines = files, heading_id, where, outlines
 
     def cite(self, source: Mapping[str, str], page: File | None) -> Citation:
         """How ``source`` is listed on ``page`` (``None``: where relative links cannot be made)."""
@@ -91,16 +96,21 @@ class SiteSources:
     @cached_property
     def _pages(self) -> dict[str, _Page]:
         """The pages this build publishes, read once, by source path."""
-        pages = {}
+        known = _read_outlines(self.outlines)
+        pages, outlines = {}, {}
         for file in self.files.documentation_pages():
             if not file.inclusion.is_included():
                 continue
-            markdown, meta = get_data(_text(file))
-            headings = list(iter_headings(markdown))
-            title = meta.get("title") if isinstance(meta.get("title"), str) else None
-            title = title or next((h.title for h in headings if h.level == 1), None)
-            pages[file.src_uri] = _Page(file, title, tuple(h.title for h in headings if h.level > 1),
-                                        tuple(_AUTODOC.findall(markdown)))
+            text = _text(file)
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            outline = known.get(digest) or _outline(text)
+            outlines[digest] = outline
+            pages[file.src_uri] = _Page(file, outline[0], tuple(outline[1]), tuple(outline[2]))
+        if self.outlines is not None and outlines != known:
+            try:
+                atomic_write_text(self.outlines, json.dumps(outlines, ensure_ascii=False))
+            except OSError:
+                pass  # only a slower next build
         return pages
 
     @cached_property
@@ -147,6 +157,28 @@ def _object_name(title: str) -> str | None:
     """The dotted name a page title or heading names (``tidyconf.dump()``, `` `tidyconf.load` ``), if any."""
     match = _OBJECT_TITLE.fullmatch(title.strip())
     return match.group(1) if match else None
+
+
+def _outline(text: str) -> list:
+    """``[title, section headings, ::: objects]`` of a page's text."""
+    markdown, meta = get_data(text)
+    headings = list(iter_headings(markdown))
+    title = meta.get("title") if isinstance(meta.get("title"), str) else None
+    title = title or next((h.title for h in headings if h.level == 1), None)
+    return [title, [h.title for h in headings if h.level > 1], _AUTODOC.findall(markdown)]
+
+
+def _read_outlines(path: Path | None) -> dict[str, list]:
+    """Stored outlines by text digest; anything unreadable or malformed counts as none."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    return {digest: outline for digest, outline in stored.items()
+            if isinstance(outline, list) and len(outline) == 3 and (outline[0] is None or isinstance(outline[0], str))
+            and all(isinstance(items, list) and all(isinstance(i, str) for i in items) for items in outline[1:])}
 
 
 def _text(file: File) -> str:
