@@ -237,3 +237,19 @@ def test_an_approved_draft_keeps_no_sources(built):
     assert run_tool(built, "mkdocs", "build", "--strict").returncode == 0
     html = html_of(built, "how/stub")
     assert "aigen-sources" not in html and "aigen-draft" not in html
+
+
+def test_page_outlines_are_kept_by_digest_so_a_warm_build_parses_no_page(tmp_path, monkeypatch):
+    import mkdocs_aigen.plugin.sources as sources_module
+
+    outlines = tmp_path / "outlines.json"
+    sources = [{"source": s, "title": "t"} for s in ("guides/caching.md#steps", "api:tidyconf.dump")]
+    files = site_files(tmp_path)
+    page = files.get_file_from_path("how/stub.md")
+    cold = [SiteSources(files, outlines=outlines).cite(s, page) for s in sources]
+    assert outlines.is_file()
+    monkeypatch.setattr(sources_module, "_outline", lambda text: pytest.fail("a page was parsed again"))
+    assert [SiteSources(files, outlines=outlines).cite(s, page) for s in sources] == cold
+    outlines.write_text("[1, 2")  # a damaged store only costs a parse
+    monkeypatch.undo()
+    assert [SiteSources(files, outlines=outlines).cite(s, page) for s in sources] == cold
