@@ -160,6 +160,12 @@ def _weights_text(weights: dict[str, float]) -> str:
     return ",".join(f"{name}={weight}" for name, weight in sorted(weights.items()))
 
 
+RECIPE_FLAGS = ("--max-bytes", "--source-weights", "--validation-fraction", "--extra-dir", "--lang-dir", "--no-stdlib",
+                "--no-site-packages")  # moot with --corpus (the corpus' manifest records how it was built)
+SHAPE_FLAGS = ("--tokenizer-bytes", "--vocab-size", "--layers", "--hidden", "--heads", "--kv-heads",
+               "--intermediate")  # moot with --init-from (the model brings its tokenizer and shape)
+
+
 def command_line(config: PretrainConfig) -> str:
     """The canonical command reproducing ``config``: every setting spelled out in a fixed order, paths
     as placeholders (``OUT``, ``WORK_DIR``, ``CORPUS_DIR``, ``EXTRA_DIR_1``...), nothing of this machine."""
@@ -187,8 +193,11 @@ def command_line(config: PretrainConfig) -> str:
         ("--compile", train.compile), ("--threads", config.threads), ("--save-dtype", config.save_dtype),
         ("--init-from", "INIT_DIR" if config.init_from else None),
     ]
+    ignored = (RECIPE_FLAGS if config.corpus_dir else ()) + (SHAPE_FLAGS if config.init_from else ())
     words = ["mkdocs-aigen", NAME]
     for flag, value in flags:
+        if flag in ignored:
+            continue
         if value is True:
             words.append(flag)
         elif value is not None and value is not False:
