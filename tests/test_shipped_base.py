@@ -40,5 +40,5 @@ def test_shipped_base_drafts_offline():
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": "/nonexistent"}
     result = subprocess.run([sys.executable, "-c", DRAFT], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    words = result.stdout.split()
-    assert len(words) >= 5 and "## " not in result.stdout
+    text = result.stdout.strip()
+    assert len(text) >= 30 and "## " not in text  # some 40 tokens of draft, stopped before any heading
