@@ -17,8 +17,8 @@ the prompt shape the templates render), about half each by tokens. Installed pac
 base interpreter's when run from a venv. The Chinese manuals are Debian packages
 (``apt-get install debian-reference-zh-cn manpages-zh``).
 
-CPU recipe of the new base (one thread, 52 minutes of training at sequence length 1024 — a token
-costs about 15 % more than at 256 — plus about 10 minutes of corpus, tokenizer and evaluation)::
+Recipes. The grounded corpus with Chinese manuals and an 8192-token tokenizer that covers Chinese
+(a from-scratch run; on 2 shared CPU cores it reached too few tokens, see the README's choices)::
 
     RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 mkdocs-aigen pretrain --out OUT --work-dir WORK_DIR \
         --max-bytes 30000000 \
@@ -28,14 +28,20 @@ costs about 15 % more than at 256 — plus about 10 minutes of corpus, tokenizer
         --seq-len 1024 --batch-tokens 8192 --max-minutes 52 --eval-every 25 --eval-tokens 32768 \
         --warmup-steps 50 --seed 0 --threads 1 --device cpu
 
-The previous base (``--vocab-size 4096 --seq-len 256``, plain text only, 75 minutes) is described by
-its own ``aigen-model.json``.
+The shipped base: the previous base (``INIT_DIR``: ``--vocab-size 4096 --seq-len 256``, plain text only,
+75 minutes, its command in the card's ``continued_from``) continued on that corpus (``CORPUS_DIR``, built
+by the command above) for 62 minutes on one thread::
+
+    RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 mkdocs-aigen pretrain --out OUT --work-dir WORK_DIR \
+        --corpus CORPUS_DIR --init-from INIT_DIR --seq-len 1024 --batch-tokens 8192 --max-minutes 62 \
+        --lr 0.0015 --muon-lr 0.01 --warmup-steps 20 --eval-every 25 --eval-tokens 32768 --seed 0 \
+        --threads 1 --device cpu
 
 GPU recipe (one H200: bf16 autocast, ``torch.compile``, 256k-token batches; 17M parameters,
 saved in bf16 so the dir stays under the 40 MB budget of ``mkdocs_aigen/ml/base``). Corpus
 building and encoding take about 3 minutes of the 10 a device command may run::
 
-    mkdocs-aigen pretrain --out /tmp/aigen-gpu/model --work-dir /tmp/aigen-gpu/work --device cuda \
+    mkdocs-aigen pretrain --out OUT --work-dir WORK_DIR --device cuda \
         --compile --max-bytes 400000000 --vocab-size 8192 --layers 8 --hidden 384 --heads 6 \
         --seq-len 1024 --batch-tokens 262144 --micro-batch-tokens 65536 --lr 0.006 --muon-lr 0.03 \
         --warmup-steps 30 --eval-every 100 --eval-tokens 1048576 --max-minutes 5 --threads 16 \
