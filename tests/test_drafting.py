@@ -10,6 +10,7 @@ from mkdocs_aigen.drafting.engine import Drafter as _Drafter
 from mkdocs_aigen.drafting.engine import (
     DraftSettings,
     SectionJob,
+    clean_code,
     clean_prose,
     derive_seed,
 )
@@ -93,6 +94,12 @@ def test_prompt_without_context_has_no_context_block():
 def test_seeds_do_not_depend_on_batch_mates():
     assert derive_seed(0, "Caching", "Example", "prose", 0) == derive_seed(0, "Caching", "Example", "prose", 0)
     assert derive_seed(0, "Caching", "Example", "prose", 0) != derive_seed(0, "Caching", "Example", "prose", 1)
+
+
+def test_drafts_keep_no_replacement_characters():
+    """Byte tokens that form no valid UTF-8 decode to U+FFFD; a draft never shows them."""
+    assert clean_prose("必须空别\ufffd 和操作个\ufffd") == "必须空别 和操作个"
+    assert clean_code("print('\ufffd')\n") == "print('')"
 
 
 def test_clean_prose_removes_html_comments_fences_and_raw_html():

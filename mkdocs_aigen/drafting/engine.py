@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 _REFERENCE_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]*\]:)", re.M)
+INVALID_BYTES = "\ufffd"  # what decoding makes of byte tokens that form no valid UTF-8
 GENERATE_MODES = ("auto", "cache-only", "off")
 """``auto``: draft misses with the backend; ``cache-only``: never generate; ``off``: no drafting."""
 
@@ -253,8 +254,9 @@ class Drafter:
 def clean_prose(text: str) -> str:
     """Untrusted prose → safe Markdown: no comments, no raw HTML, no attr_list attributes, no
     reference-style link definitions, cut before its first code fence (found after the HTML is
-    escaped, so a fence cannot hide in an HTML block that no longer is one)."""
-    text = _REFERENCE_DEFINITION.sub(r"\1\\[", _escape_outside_code(strip_comments(text)))
+    escaped, so a fence cannot hide in an HTML block that no longer is one), and no U+FFFD (bytes the
+    model sampled that form no valid UTF-8)."""
+    text = _REFERENCE_DEFINITION.sub(r"\1\\[", _escape_outside_code(strip_comments(text.replace(INVALID_BYTES, ""))))
     fences = iter_fenced_blocks(text, page=False)
     if fences:
         text = text[: fences[0].start]
@@ -274,8 +276,8 @@ def _opening(start: str) -> str:
 
 
 def clean_code(text: str) -> str:
-    """Untrusted code sample → fence body that cannot forge a marker."""
-    return defuse(text).strip("\n").rstrip()
+    """Untrusted code sample → fence body that cannot forge a marker, without U+FFFD."""
+    return defuse(text.replace(INVALID_BYTES, "")).strip("\n").rstrip()
 
 
 def _escape_outside_code(text: str) -> str:
