@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mkdocs_aigen.drafting.engine import Drafter, SectionDraft, SectionJob
-from mkdocs_aigen.drafting.frontmatter import StubSpec, split_front_matter
-from mkdocs_aigen.drafting.stubs import load_stub
-from mkdocs_aigen.errors import FrontMatterError
-from mkdocs_aigen.grounding.sections import authored_sections
+from mkdocs_aigen.drafting.frontmatter import StubSpec
+from mkdocs_aigen.grounding.index import markdown_files
 from mkdocs_aigen.ml.scoring import Score
 from mkdocs_aigen.project import Project
-from mkdocs_aigen.site_corpus import MARKDOWN_SUFFIXES, guess_spec
+from mkdocs_aigen.site_corpus import page_sections
 
 MIN_SECTION_CHARS = 80  # shorter sections say too little to score
 MODES = ("grounded", "ungrounded")
@@ -79,34 +77,25 @@ def held_out_pages(project: Project, max_pages: int) -> list[list[HeldOut]]:
 
 def _authored_pages(project: Project) -> Iterator[list[HeldOut]]:
     docs_dir = project.settings.docs_dir
-    for path in sorted(docs_dir.rglob("*")):
-        if path.suffix not in MARKDOWN_SUFFIXES or not path.is_file():
-            continue
+    for path in markdown_files(docs_dir):
         src = path.relative_to(docs_dir).as_posix()
-        text = path.read_bytes().decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
-        try:
-            if load_stub(path, src, project.kinds, text=text) is not None:
-                continue
-            meta, start = split_front_matter(text, src)
-        except FrontMatterError:
-            continue
-        spec = guess_spec(meta, text[start:], src)
-        if spec.kind not in project.kinds.names:
-            continue
-        yield [HeldOut(src, spec, section.heading, section.text)
-               for section in authored_sections(text[start:]) if len(section.text) >= MIN_SECTION_CHARS]
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        read = page_sections(text, src, project.kinds, project.settings.language)
+        if read is None or read[1] or read[0].kind not in project.kinds.names:
+            continue  # bad front-matter, a stub, or a kind this site does not have
+        spec, _, sections = read
+        yield [HeldOut(src, spec, s.heading, s.text) for s in sections if len(s.text) >= MIN_SECTION_CHARS]
 
 
 def evaluate(project: Project, *, max_pages: int = 12, max_minutes: float = 4.5) -> dict:
     """Leave-one-page-out scores and drafts over ``project``'s authored pages; returns the report dict."""
-    from mkdocs_aigen.ml.checkpoint import load_causal_lm
     from mkdocs_aigen.ml.scoring import completion_score
 
     started = time.monotonic()
     deadline = started + max_minutes * 60
     grounding = project.grounding
     pages = held_out_pages(project, max_pages)
-    model, tokenizer = load_causal_lm(project.settings.model_dir(), device=project.settings.device or "cpu")
+    model, tokenizer = _scoring_model(project)
     results = {mode: ModeResult() for mode in MODES}
     jobs: dict[str, list[SectionJob]] = {mode: [] for mode in MODES}
     scored_pages = []
@@ -122,7 +111,6 @@ def evaluate(project: Project, *, max_pages: int = 12, max_minutes: float = 4.5)
                 prompt = kind.section_prompt(section.spec, section.heading, passages)
                 results[mode].score.add(completion_score(model, tokenizer, prompt, section.text))
                 jobs[mode].append(SectionJob(section.page, section.spec, kind, section.heading, passages))
-    del model
     drafter = Drafter(None, project.settings.draft, project.backend, project.checker)
     drafter.ground(grounding.inventory if grounding else None, project.known_facts)
     for mode in MODES:
@@ -140,6 +128,17 @@ def evaluate(project: Project, *, max_pages: int = 12, max_minutes: float = 4.5)
         "pages": scored_pages,
         "minutes": round((time.monotonic() - started) / 60, 2),
     }
+
+
+def _scoring_model(project: Project):
+    """``(model, tokenizer)`` to score with: those the local backend drafts with (loaded once for
+    both), else the model dir loaded here (a served backend exposes no log-likelihoods to score)."""
+    generator = project.backend.generator
+    if hasattr(generator, "model"):
+        return generator.model, generator.tokenizer
+    from mkdocs_aigen.ml.checkpoint import load_causal_lm
+
+    return load_causal_lm(project.settings.model_dir(), device=project.settings.device or "cpu")
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:

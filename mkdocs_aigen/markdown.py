@@ -21,6 +21,7 @@ _FRONT_MATTER = re.compile(
 )
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _BOM = "\ufeff"
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 @dataclass(frozen=True)

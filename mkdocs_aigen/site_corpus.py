@@ -23,9 +23,13 @@ from mkdocs_aigen.drafting.kinds import KindLibrary
 from mkdocs_aigen.drafting.stubs import discover, load_stub, page_language
 from mkdocs_aigen.errors import AigenError, FrontMatterError
 from mkdocs_aigen.grounding import ContextProvider, Passage
-from mkdocs_aigen.grounding.sections import authored_sections, clean_section
+from mkdocs_aigen.grounding.sections import (
+    AuthoredSection,
+    authored_sections,
+    clean_section,
+)
 from mkdocs_aigen.log import log
-from mkdocs_aigen.markdown import iter_fenced_blocks, iter_headings
+from mkdocs_aigen.markdown import MARKDOWN_SUFFIXES, iter_fenced_blocks, iter_headings
 from mkdocs_aigen.ml.corpus import (
     VALIDATION_FRACTION,
     Example,
@@ -40,7 +44,6 @@ from mkdocs_aigen.ml.corpus import (
 from mkdocs_aigen.ml.prompt import guess_kind
 from mkdocs_aigen.settings import PACKAGED_MODEL, Settings
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_SOURCE_LINES = 60  # longer functions keep their docstring but not their code
 DISTRACTOR_POOL = 64  # passages given to other pages, kept for distractors
 
@@ -116,26 +119,37 @@ def site_examples(docs_dir: Path, kinds: KindLibrary, language: str = "en",
                                      language=language, grounding=grounding)
 
 
-def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source: str = "page", *,
-                  language: str = "en", grounding: Grounding | None = None) -> list[Example]:
-    """One example per authored section of a Markdown page; stubs' sections are labelled ``stub``."""
+def page_sections(text: str, src_path: str, kinds: KindLibrary, language: str = "en"
+                  ) -> tuple[StubSpec, bool, list[AuthoredSection]] | None:
+    """A page's spec (a stub's own, else the one it would have had), whether it is a stub, and its
+    authored sections; None (with a warning) when its front-matter is bad."""
     text = text.replace("\r\n", "\n")
     try:
         stub = load_stub(Path(src_path), src_path, kinds, text=text, language=language)
     except FrontMatterError as error:
         log.warning("corpus: skipping %s", error)
-        return []
+        return None
     if stub is not None:
-        spec, body, source = stub.spec, stub.body, "stub"
-    else:
-        meta, body_start = split_front_matter(text)
-        body = text[body_start:]
-        spec = replace(guess_spec(meta, body, src_path), language=page_language(meta, language))
+        return stub.spec, True, authored_sections(stub.body)
+    meta, body_start = split_front_matter(text)
+    body = text[body_start:]
+    spec = replace(guess_spec(meta, body, src_path), language=page_language(meta, language))
+    return spec, False, authored_sections(body)
+
+
+def page_examples(text: str, src_path: str, doc: str, kinds: KindLibrary, source: str = "page", *,
+                  language: str = "en", grounding: Grounding | None = None) -> list[Example]:
+    """One example per authored section of a Markdown page; stubs' sections are labelled ``stub``."""
+    read = page_sections(text, src_path, kinds, language)
+    if read is None:
+        return []
+    spec, is_stub, sections = read
     kind = kinds.get(spec.kind)
-    return [Example(doc, source, kind.section_prompt(spec, section.heading,
-                                                     grounding.context(src_path, spec, section.heading)
-                                                     if grounding else ()), section.text)
-            for section in authored_sections(body)]
+    return [Example(doc, "stub" if is_stub else source,
+                    kind.section_prompt(spec, section.heading,
+                                        grounding.context(src_path, spec, section.heading) if grounding else ()),
+                    section.text)
+            for section in sections]
 
 
 def guess_spec(meta: dict, body: str, src_path: str) -> StubSpec:

@@ -111,6 +111,7 @@ class Drafter:
         if names is None and inventory is not None and inventory.objects:
             names = inventory.names() | inventory.modules
         self.names = names or None
+        self._names_key = {"names": cache_key({"names": sorted(self.names)})} if self.names else {}
         self._known_facts = known_facts
         self.__dict__.pop("facts", None)
 
@@ -132,7 +133,7 @@ class Drafter:
             "context": [p.digest for p in job.context], "decoding": asdict(s.decoding), "seed": s.seed,
             "verify_code": s.verify_code, "package": s.package, "code_retries": s.code_retries,
             "guard_retries": s.guard_retries,
-        } | ({"names": cache_key({"names": sorted(self.names)})} if self.names else {}))
+        } | self._names_key)
 
     def lookup(self, jobs: Sequence[SectionJob]) -> tuple[dict[SectionJob, SectionDraft], list[SectionJob]]:
         """Split ``jobs`` into cached drafts and misses."""

@@ -24,12 +24,11 @@ from mkdocs_aigen.errors import FrontMatterError
 from mkdocs_aigen.grounding import Passage
 from mkdocs_aigen.grounding.inventory import ApiObject, Inventory, load_inventory
 from mkdocs_aigen.grounding.sections import authored_sections
-from mkdocs_aigen.markdown import iter_headings, slugify
+from mkdocs_aigen.markdown import MARKDOWN_SUFFIXES, iter_headings, slugify
 from mkdocs_aigen.ranking import Ranker
 from mkdocs_aigen.safeio import atomic_write_text
 
 FORMAT = 1  # bump when the passages' shape changes: stored indexes are rebuilt
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 SNIPPET_DIRS = ("tests", "test", "examples", "example")
 MAX_SNIPPET_FILE = 200_000  # bytes; larger test files are data, not usage
 MAX_SNIPPET_CHARS = 1500
